@@ -1,0 +1,38 @@
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+
+use crate::server::REQUEST_ID;
+
+/// What a service passes on when it calls another on a client's behalf: the request id (so
+/// logs of one request line up) and the caller's credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Forwarded {
+    request_id: Option<HeaderValue>,
+    authorization: Option<HeaderValue>,
+}
+
+impl Forwarded {
+    pub(super) fn apply(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if let Some(id) = &self.request_id {
+            request = request.header(REQUEST_ID.as_str(), id.as_bytes());
+        }
+        if let Some(auth) = &self.authorization {
+            request = request.header(header::AUTHORIZATION.as_str(), auth.as_bytes());
+        }
+        request
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Forwarded {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            request_id: parts.headers.get(REQUEST_ID).cloned(),
+            authorization: parts.headers.get(header::AUTHORIZATION).cloned(),
+        })
+    }
+}

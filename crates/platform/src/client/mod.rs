@@ -1,0 +1,168 @@
+//! The HTTP client services use to ask each other questions: round-robin over instances,
+//! per-call timeout, bounded jittered retries for idempotent calls, and a circuit breaker so a
+//! dead dependency fails fast with 503 instead of tying up every request.
+
+mod breaker;
+mod forwarded;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use breaker::CircuitBreaker;
+pub use forwarded::Forwarded;
+
+use crate::error::{ApiError, Problem};
+
+const GET_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    service: &'static str,
+    bases: Arc<[String]>,
+    next: Arc<AtomicUsize>,
+    http: reqwest::Client,
+    breaker: Arc<CircuitBreaker>,
+}
+
+impl ServiceClient {
+    pub fn new(service: &'static str, bases: Vec<String>, timeout: Duration) -> anyhow::Result<Self> {
+        anyhow::ensure!(!bases.is_empty(), "no URL configured for the {service} service");
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(2))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            service,
+            bases: bases.into(),
+            next: Arc::default(),
+            http,
+            breaker: Arc::new(CircuitBreaker::new(5, Duration::from_secs(5))),
+        })
+    }
+
+    /// GETs a resource; `Ok(None)` when it does not exist (404). Retried when safe.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        forwarded: &Forwarded,
+    ) -> Result<Option<T>, ApiError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send(Method::GET, path, None::<&()>, forwarded).await {
+                Err(Failure::Transient(_)) if attempt < GET_ATTEMPTS => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(failure) => return Err(self.into_api_error(failure)),
+                Ok(response) if response.status() == StatusCode::NOT_FOUND => return Ok(None),
+                Ok(response) => return read_json(response).await.map(Some),
+            }
+        }
+    }
+
+    /// POST/PUT/DELETE: sent once, never retried (the callee may have acted).
+    pub async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        forwarded: &Forwarded,
+    ) -> Result<T, ApiError> {
+        let response = self
+            .send(method, path, body, forwarded)
+            .await
+            .map_err(|failure| self.into_api_error(failure))?;
+        read_json(response).await
+    }
+
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        forwarded: &Forwarded,
+    ) -> Result<reqwest::Response, Failure> {
+        if !self.breaker.allows() {
+            return Err(Failure::BreakerOpen);
+        }
+        let base = &self.bases[self.next.fetch_add(1, Ordering::Relaxed) % self.bases.len()];
+        let mut request = forwarded.apply(self.http.request(method, format!("{base}{path}")));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let outcome = match request.send().await {
+            Ok(response) if is_transient(response.status()) => {
+                Err(Failure::Transient(format!("answered {}", response.status())))
+            }
+            Ok(response) => Ok(response),
+            Err(err) => Err(Failure::Transient(describe(&err))),
+        };
+        self.breaker.record(outcome.is_ok());
+        outcome
+    }
+
+    fn into_api_error(&self, failure: Failure) -> ApiError {
+        let service = self.service;
+        match failure {
+            Failure::BreakerOpen => {
+                tracing::warn!(service, "circuit open, failing fast");
+            }
+            Failure::Transient(reason) => {
+                tracing::warn!(service, %reason, "dependency call failed");
+            }
+        }
+        ApiError::Unavailable(format!("The {service} service is unavailable; try again shortly."))
+    }
+}
+
+enum Failure {
+    Transient(String),
+    BreakerOpen,
+}
+
+fn is_transient(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// Exponential backoff with full jitter: 0..25 ms, 0..50 ms, ...
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = 25u64 << attempt.min(6);
+    Duration::from_millis(rand::random_range(0..=cap_ms))
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connect() {
+        "connection refused".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}
+
+/// A success decodes into `T`; a client error is the callee's problem, passed on.
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiError> {
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|_| ApiError::Unavailable("A dependency closed the connection.".to_owned()))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|err| ApiError::Internal(anyhow::anyhow!("undecodable answer: {err}")));
+    }
+    let problem = serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| {
+        Problem::new(
+            axum::http::StatusCode::from_u16(status.as_u16())
+                .unwrap_or(axum::http::StatusCode::BAD_GATEWAY),
+            None,
+        )
+    });
+    Err(ApiError::Upstream(problem))
+}

@@ -1,0 +1,154 @@
+//! Configuration read from `CAREBOOK_*` environment variables (see the README's table).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+
+use crate::time::parse_zone;
+
+/// Every process carebook can run, with its default port (API.md "Conventions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Gateway,
+    Patients,
+    Doctors,
+    Appointments,
+}
+
+impl Service {
+    pub const BACKENDS: [Service; 3] = [Service::Patients, Service::Doctors, Service::Appointments];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gateway => "gateway",
+            Self::Patients => "patients",
+            Self::Doctors => "doctors",
+            Self::Appointments => "appointments",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Gateway => 8080,
+            Self::Patients => 8081,
+            Self::Doctors => 8082,
+            Self::Appointments => 8083,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Gateway, Self::Patients, Self::Doctors, Self::Appointments]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+
+    fn env_key(self, suffix: &str) -> String {
+        format!("CAREBOOK_{}_{suffix}", self.name().to_uppercase())
+    }
+
+    /// `CAREBOOK_<SERVICE>_DATABASE_URL`, else a SQLite file in the data directory.
+    pub fn database_url(self, data_dir: &Path) -> String {
+        var(&self.env_key("DATABASE_URL"))
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join(format!("{}.db", self.name())).display()))
+    }
+
+    /// `CAREBOOK_<SERVICE>_URL` (comma-separated instances), else its default local port.
+    pub fn urls(self) -> Vec<String> {
+        match var(&self.env_key("URL")) {
+            Some(list) => list
+                .split(',')
+                .map(|u| u.trim().trim_end_matches('/').to_owned())
+                .filter(|u| !u.is_empty())
+                .collect(),
+            None => vec![format!("http://127.0.0.1:{}", self.default_port())],
+        }
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Settings every service reads the same way.
+#[derive(Debug, Clone)]
+pub struct ClinicConfig {
+    /// `CAREBOOK_TIMEZONE`: how offset-less request instants are read.
+    pub timezone: TimeZone,
+    /// `CAREBOOK_CANCELLATION_WINDOW_HOURS`: a patient cancelling later is marked late.
+    pub cancellation_window: Duration,
+}
+
+impl ClinicConfig {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let timezone = match var("CAREBOOK_TIMEZONE") {
+            Some(name) => parse_zone(&name).map_err(anyhow::Error::msg)?,
+            None => TimeZone::UTC,
+        };
+        let hours: u64 = parse_var("CAREBOOK_CANCELLATION_WINDOW_HOURS")?.unwrap_or(24);
+        Ok(Self {
+            timezone,
+            cancellation_window: Duration::from_secs(hours * 3600),
+        })
+    }
+}
+
+impl Default for ClinicConfig {
+    fn default() -> Self {
+        Self {
+            timezone: TimeZone::UTC,
+            cancellation_window: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// `CAREBOOK_DATA_DIR`, default `./carebook-data`.
+pub fn data_dir() -> PathBuf {
+    var("CAREBOOK_DATA_DIR").map_or_else(|| PathBuf::from("carebook-data"), PathBuf::from)
+}
+
+/// A non-empty environment variable.
+pub fn var(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A variable that must parse when present.
+pub fn parse_var<T: std::str::FromStr>(key: &str) -> anyhow::Result<Option<T>> {
+    var(key)
+        .map(|raw| {
+            raw.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{key} has an invalid value"))
+        })
+        .transpose()
+}
+
+/// Variables this build understands; others with our prefix are probably typos.
+const KNOWN: &[&str] = &[
+    "CAREBOOK_DATA_DIR",
+    "CAREBOOK_LISTEN",
+    "CAREBOOK_TIMEZONE",
+    "CAREBOOK_CANCELLATION_WINDOW_HOURS",
+    "CAREBOOK_LOG_FORMAT",
+    "CAREBOOK_MAX_BODY_BYTES",
+    "CAREBOOK_UPSTREAM_TIMEOUT_SECS",
+    "CAREBOOK_DEMO_DATA",
+];
+
+/// Names of `CAREBOOK_*` variables that nothing reads, to warn about at start.
+pub fn unknown_vars() -> Vec<String> {
+    std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("CAREBOOK_"))
+        .filter(|k| !KNOWN.contains(&k.as_str()))
+        .filter(|k| {
+            !Service::BACKENDS
+                .iter()
+                .chain([Service::Gateway].iter())
+                .any(|s| *k == s.env_key("URL") || *k == s.env_key("DATABASE_URL"))
+        })
+        .collect()
+}

@@ -1,0 +1,147 @@
+//! One pool type for SQLite and PostgreSQL: the URL picks the backend, queries are portable.
+//!
+//! Portable means: `$1..$n` placeholders, instants as BIGINT epoch milliseconds, booleans as
+//! BIGINT 0/1, ids as BIGINT, JSON as TEXT. Where a backend needs its own DDL (the overlap
+//! constraint of appointments) each service keeps one migration folder per backend.
+
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+static PLATFORM_SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+static PLATFORM_POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A service's migrations, one folder per backend (`sqlx::migrate!`).
+pub struct Migrations {
+    pub sqlite: &'static Migrator,
+    pub postgres: &'static Migrator,
+}
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects to `sqlite://…` (creating the file) or `postgres://…`.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("unsupported database URL scheme (expected sqlite: or postgres:)");
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
+        let pool_options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            });
+        let pool_options = match backend {
+            Backend::Sqlite => pool_options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the single writer; the busy timeout makes
+                    // concurrent writers queue instead of failing.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA busy_timeout = 15000",
+                        "PRAGMA foreign_keys = ON",
+                    ] {
+                        conn.execute(pragma).await?;
+                    }
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => pool_options,
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .context("cannot connect to the database")?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Runs the platform's tables (outbox) and then the service's own migrations.
+    pub async fn migrate(&self, service: &Migrations) -> anyhow::Result<()> {
+        let (platform, own) = match self.backend {
+            Backend::Sqlite => (&PLATFORM_SQLITE, service.sqlite),
+            Backend::Postgres => (&PLATFORM_POSTGRES, service.postgres),
+        };
+        let mut platform = Migrator {
+            migrations: platform.migrations.clone(),
+            ..Migrator::DEFAULT
+        };
+        platform.dangerous_set_table_name("_platform_migrations");
+        platform
+            .run(&self.pool)
+            .await
+            .context("platform migrations failed")?;
+        own.run(&self.pool).await.context("migrations failed")?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so
+    /// concurrent writers wait their turn instead of failing when upgrading a read lock.
+    pub async fn begin(&self) -> sqlx::Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The name of the constraint a failed statement violated, on either backend.
+///
+/// PostgreSQL reports it directly. SQLite reports UNIQUE violations as `table.column` and our
+/// trigger-enforced constraints through `RAISE(ABORT, '<constraint name>')`, so the message is
+/// matched against the names the caller knows.
+pub fn violated_constraint<'a>(err: &sqlx::Error, known: &[&'a str]) -> Option<&'a str> {
+    let db_err = err.as_database_error()?;
+    let reported = db_err.constraint().unwrap_or_default();
+    let message = db_err.message();
+    known
+        .iter()
+        .copied()
+        .find(|name| reported == *name || message.contains(name))
+}

@@ -1,0 +1,17 @@
+//! Plumbing every carebook service shares. Services depend on this crate and on `contracts`,
+//! never on each other.
+
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod outbox;
+pub mod page;
+pub mod server;
+pub mod telemetry;
+pub mod time;
+pub mod validation;
+pub mod values;
+
+pub use error::{ApiError, FieldError, Problem, Result};

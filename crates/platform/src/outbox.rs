@@ -1,0 +1,67 @@
+//! The transactional outbox: an event is written in the same transaction as the state change it
+//! describes, so either both happen or neither does. A relay publishes the rows later.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use crate::time::to_millis;
+
+/// The envelope every event travels in (API.md "Events").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub occurred_at: Timestamp,
+    pub source: String,
+    pub data: serde_json::Value,
+}
+
+/// Something that happened to one aggregate, named by its event type.
+pub trait Event: Serialize {
+    const TYPE: &'static str;
+}
+
+/// Writes `event` about `aggregate_id` into the outbox of the transaction's database.
+pub async fn append<E: Event>(
+    conn: &mut AnyConnection,
+    source: &str,
+    aggregate_id: i64,
+    event: &E,
+) -> anyhow::Result<Envelope> {
+    let envelope = Envelope {
+        id: Uuid::now_v7(),
+        event_type: E::TYPE.to_owned(),
+        occurred_at: Timestamp::now(),
+        source: source.to_owned(),
+        data: serde_json::to_value(event)?,
+    };
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, aggregate_id, payload, occurred_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(envelope.id.to_string())
+    .bind(E::TYPE)
+    .bind(aggregate_id)
+    .bind(serde_json::to_string(&envelope)?)
+    .bind(to_millis(envelope.occurred_at))
+    .execute(conn)
+    .await?;
+    Ok(envelope)
+}
+
+/// Unpublished events in commit order, oldest first (for the relay and for tests).
+pub async fn pending(pool: &sqlx::AnyPool, limit: i64) -> anyhow::Result<Vec<Envelope>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(payload,)| Ok(serde_json::from_str(&payload)?))
+        .collect()
+}

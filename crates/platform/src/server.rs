@@ -1,0 +1,182 @@
+//! What every service's HTTP server has in common: health, metrics, request ids, request logs,
+//! problem+json for every error, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures::future::BoxFuture;
+use http_body_util::BodyExt;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::db::Db;
+use crate::error::{ApiError, PROBLEM_JSON, Problem};
+use crate::telemetry;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Answers `/health/ready`: `Err` names the dependency that is down.
+#[derive(Clone)]
+pub struct Readiness(Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>);
+
+impl Readiness {
+    pub fn new<F, Fut>(check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Self(Arc::new(move || Box::pin(check())))
+    }
+
+    pub fn database(db: Db) -> Self {
+        Self::new(move || {
+            let db = db.clone();
+            async move { db.ping().await.map_err(|_| "database unreachable".to_owned()) }
+        })
+    }
+}
+
+/// Wraps a service's API routes with the shared endpoints and middleware.
+pub fn service_app(service: &'static str, api: Router, readiness: Readiness) -> Router {
+    let request_id = REQUEST_ID;
+    api.route("/health/live", get(live))
+        .route("/health/ready", get(ready).with_state(readiness))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::NotFound("No such resource.".to_owned()) })
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(middleware::from_fn(move |req, next| {
+            telemetry::record_metrics(service, req, next)
+        }))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                ]))
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(move |req: &Request| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    // The path only: query strings may carry search terms (names).
+                    tracing::info_span!("request", service, method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+                }))
+                .layer(middleware::from_fn(problem_details)),
+        )
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "UP"}))
+}
+
+async fn ready(State(readiness): State<Readiness>) -> Response {
+    match (readiness.0)().await {
+        Ok(()) => Json(serde_json::json!({"status": "UP"})).into_response(),
+        Err(detail) => ApiError::Unavailable(detail).into_response(),
+    }
+}
+
+async fn metrics() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        telemetry::prometheus().render(),
+    )
+        .into_response()
+}
+
+/// Makes every 4xx/5xx a problem+json with `instance` set, including the plain-text answers of
+/// extractors and of axum itself (405, 413, ...).
+async fn problem_details(req: Request, next: Next) -> Response {
+    let instance = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let mut problem = match parts.extensions.remove::<Problem>() {
+        Some(problem) => problem,
+        None if is_problem_json(&parts.headers) => {
+            return Response::from_parts(parts, body);
+        }
+        None => Problem::new(status, plain_text_detail(body).await),
+    };
+    problem.instance = Some(instance);
+    let mut fresh = problem.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fresh
+}
+
+fn is_problem_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}
+
+async fn plain_text_detail(body: Body) -> Option<String> {
+    let bytes = body.collect().await.ok()?.to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).ok()?;
+    let text = text.trim();
+    (!text.is_empty() && text.len() <= 500).then(|| text.to_owned())
+}
