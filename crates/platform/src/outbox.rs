@@ -20,31 +20,27 @@ pub struct Envelope {
     pub data: serde_json::Value,
 }
 
-/// Something that happened to one aggregate, named by its event type.
-pub trait Event: Serialize {
-    const TYPE: &'static str;
-}
-
-/// Writes `event` about `aggregate_id` into the outbox of the transaction's database.
-pub async fn append<E: Event>(
+/// Writes an event of `event_type` about `aggregate_id` into the outbox of the transaction's database.
+pub async fn append(
     conn: &mut AnyConnection,
     source: &str,
+    event_type: &str,
     aggregate_id: i64,
-    event: &E,
+    data: &impl Serialize,
 ) -> anyhow::Result<Envelope> {
     let envelope = Envelope {
         id: Uuid::now_v7(),
-        event_type: E::TYPE.to_owned(),
+        event_type: event_type.to_owned(),
         occurred_at: Timestamp::now(),
         source: source.to_owned(),
-        data: serde_json::to_value(event)?,
+        data: serde_json::to_value(data)?,
     };
     sqlx::query(
         "INSERT INTO outbox (event_id, event_type, aggregate_id, payload, occurred_at) \
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(envelope.id.to_string())
-    .bind(E::TYPE)
+    .bind(event_type)
     .bind(aggregate_id)
     .bind(serde_json::to_string(&envelope)?)
     .bind(to_millis(envelope.occurred_at))

@@ -1,0 +1,83 @@
+//! Typed clients for the questions services ask each other.
+
+use jiff::Timestamp;
+use platform::ApiError;
+use platform::client::{Forwarded, ServiceClient};
+use reqwest::Method;
+
+use crate::appointments::{Appointment, DecisionBody, NewAppointment};
+use crate::doctors::{Availability, Slot};
+use crate::patients::Patient;
+
+#[derive(Debug, Clone)]
+pub struct PatientsClient(pub ServiceClient);
+
+impl PatientsClient {
+    pub async fn patient(&self, id: i64, fwd: &Forwarded) -> Result<Option<Patient>, ApiError> {
+        self.0.get(&format!("/api/patients/{id}"), fwd).await
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DoctorsClient(pub ServiceClient);
+
+impl DoctorsClient {
+    /// `None` when the doctor does not exist.
+    pub async fn availability(
+        &self,
+        doctor_id: i64,
+        start: Timestamp,
+        end: Timestamp,
+        fwd: &Forwarded,
+    ) -> Result<Option<Availability>, ApiError> {
+        let path = format!("/api/doctors/{doctor_id}/availability?start={start}&end={end}");
+        self.0.get(&path, fwd).await
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppointmentsClient(pub ServiceClient);
+
+impl AppointmentsClient {
+    pub async fn book(
+        &self,
+        request: &NewAppointment,
+        fwd: &Forwarded,
+    ) -> Result<Appointment, ApiError> {
+        self.0
+            .send_json(Method::POST, "/api/appointments", Some(request), fwd)
+            .await
+    }
+
+    pub async fn appointment(
+        &self,
+        id: i64,
+        fwd: &Forwarded,
+    ) -> Result<Option<Appointment>, ApiError> {
+        self.0.get(&format!("/api/appointments/{id}"), fwd).await
+    }
+
+    /// Applies a doctor's decision: `verb` is `approve` or `reject`.
+    pub async fn decide(
+        &self,
+        id: i64,
+        verb: &str,
+        body: &DecisionBody,
+        fwd: &Forwarded,
+    ) -> Result<Appointment, ApiError> {
+        let path = format!("/api/appointments/{id}/{verb}");
+        self.0.send_json(Method::POST, &path, Some(body), fwd).await
+    }
+
+    /// Intervals during which a doctor's active appointments hold the time.
+    pub async fn busy(
+        &self,
+        doctor_id: i64,
+        from: Timestamp,
+        to: Timestamp,
+        fwd: &Forwarded,
+    ) -> Result<Vec<Slot>, ApiError> {
+        let path = format!("/api/appointments/busy?doctorId={doctor_id}&from={from}&to={to}");
+        Ok(self.0.get(&path, fwd).await?.unwrap_or_default())
+    }
+}

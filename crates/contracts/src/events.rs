@@ -1,0 +1,65 @@
+//! Event payloads (the `data` of an envelope). They carry ids and times, never names, contact
+//! data or free text: consumers that need more ask the owning service.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::appointments::{Appointment, AppointmentStatus};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientChanged {
+    pub patient_id: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DoctorChanged {
+    pub doctor_id: i64,
+}
+
+/// What every appointment event says about the appointment after the change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppointmentChanged {
+    pub appointment_id: i64,
+    pub patient_id: i64,
+    pub doctor_id: i64,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: AppointmentStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_start: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_cancellation: Option<bool>,
+}
+
+impl AppointmentChanged {
+    pub fn of(appointment: &Appointment) -> Self {
+        Self {
+            appointment_id: appointment.id,
+            patient_id: appointment.patient_id,
+            doctor_id: appointment.doctor_id,
+            start: appointment.appointment_date,
+            end: appointment.end_date,
+            status: appointment.status,
+            previous_start: None,
+            late_cancellation: appointment.late_cancellation,
+        }
+    }
+}
+
+/// Event type names (the envelope's `type`, and the routing key on the broker).
+pub mod types {
+    pub const PATIENT_REGISTERED: &str = "PatientRegistered";
+    pub const PATIENT_UPDATED: &str = "PatientUpdated";
+    pub const DOCTOR_CREATED: &str = "DoctorCreated";
+    pub const DOCTOR_UPDATED: &str = "DoctorUpdated";
+    pub const APPOINTMENT_REQUESTED: &str = "AppointmentRequested";
+    pub const APPOINTMENT_APPROVED: &str = "AppointmentApproved";
+    pub const APPOINTMENT_REJECTED: &str = "AppointmentRejected";
+    pub const APPOINTMENT_CANCELLED: &str = "AppointmentCancelled";
+    pub const APPOINTMENT_RESCHEDULED: &str = "AppointmentRescheduled";
+    pub const APPOINTMENT_COMPLETED: &str = "AppointmentCompleted";
+    pub const APPOINTMENT_NO_SHOW: &str = "AppointmentNoShow";
+}

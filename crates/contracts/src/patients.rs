@@ -1,0 +1,67 @@
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A patient's profile.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Patient {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    /// E.164, e.g. `+14155552671`.
+    pub phone: String,
+    #[schema(value_type = String, format = Date)]
+    pub dob: Date,
+    pub address: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub registration_date: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medical_history: Option<String>,
+}
+
+/// The editable fields of a patient, for create and full update.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientInput {
+    #[schema(example = "Ada Lovelace")]
+    pub name: String,
+    #[schema(example = "ada@example.org")]
+    pub email: String,
+    /// International form; stored normalized to E.164.
+    #[schema(example = "+44 20 7946 0958")]
+    pub phone: String,
+    /// A past date, `YYYY-MM-DD`.
+    #[schema(example = "1985-12-10")]
+    pub dob: String,
+    #[schema(example = "12 St James's Square, London")]
+    pub address: String,
+    #[serde(default)]
+    pub medical_history: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PatientFilter {
+    /// Case-insensitive search in name and e-mail.
+    pub q: Option<String>,
+}
+
+/// A patient's appointment request made through the patient service (the seed flow).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientAppointmentRequest {
+    pub patient_id: i64,
+    pub doctor_id: i64,
+    /// Start instant; without an offset it is clinic-local time. Alias: `date`.
+    #[serde(alias = "date")]
+    #[schema(example = "2030-01-07T09:00:00Z")]
+    pub appointment_date: String,
+    #[serde(default)]
+    pub duration_minutes: Option<u32>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub service_type: Option<String>,
+}
