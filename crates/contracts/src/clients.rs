@@ -27,10 +27,13 @@ impl DoctorsClient {
         &self,
         doctor_id: i64,
         start: Timestamp,
-        end: Timestamp,
+        duration_minutes: Option<u32>,
         fwd: &Forwarded,
     ) -> Result<Option<Availability>, ApiError> {
-        let path = format!("/api/doctors/{doctor_id}/availability?start={start}&end={end}");
+        let mut path = format!("/api/doctors/{doctor_id}/availability?start={start}");
+        if let Some(minutes) = duration_minutes {
+            path.push_str(&format!("&durationMinutes={minutes}"));
+        }
         self.0.get(&path, fwd).await
     }
 }

@@ -149,9 +149,12 @@ pub struct Slot {
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
 pub struct AvailabilityQuery {
+    /// Start instant (RFC 3339; without an offset, clinic-local time).
     pub start: String,
-    pub end: String,
+    /// Length of the visit; default the doctor's slot length. 5 to 480.
+    pub duration_minutes: Option<u32>,
 }
 
 /// Whether a doctor can be booked for an interval (asked by the appointment service).
@@ -159,11 +162,17 @@ pub struct AvailabilityQuery {
 #[serde(rename_all = "camelCase")]
 pub struct Availability {
     pub doctor_id: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    /// `start` plus the requested duration (or the doctor's slot length).
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Timestamp,
+    pub slot_minutes: u32,
     /// The doctor takes bookings at all.
     pub available: bool,
-    /// The interval lies inside one block of working hours.
+    /// `[start, end)` lies inside one block of working hours.
     pub within_hours: bool,
-    /// The interval overlaps time off.
+    /// `[start, end)` overlaps time off.
     pub on_time_off: bool,
     pub auto_approve: bool,
 }

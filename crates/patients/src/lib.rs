@@ -1,1 +1,83 @@
+//! The patient service: patient profiles, and the patient's way to request an appointment.
 
+mod api;
+mod domain;
+mod store;
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::Router;
+use contracts::clients::AppointmentsClient;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use platform::client::ServiceClient;
+use platform::config::{ClinicConfig, Service};
+use platform::db::{Db, Migrations};
+use platform::server::{Readiness, service_app};
+
+use crate::store::PatientStore;
+
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("./migrations/sqlite"),
+    postgres: &sqlx::migrate!("./migrations/postgres"),
+};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub appointments_urls: Vec<String>,
+    pub clinic: ClinicConfig,
+    pub call_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_env(data_dir: &Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            database_url: Service::Patients.database_url(data_dir),
+            appointments_urls: Service::Appointments.urls(),
+            clinic: ClinicConfig::from_env()?,
+            call_timeout: Duration::from_secs(5),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    store: PatientStore,
+    appointments: AppointmentsClient,
+    clinic: ClinicConfig,
+}
+
+impl AppState {
+    /// Today's date in the clinic's zone (what "a past date of birth" is measured against).
+    fn today(&self) -> Date {
+        Timestamp::now().to_zoned(self.clinic.timezone.clone()).date()
+    }
+}
+
+/// Connects, migrates, and returns the service's whole HTTP app.
+pub async fn app(config: Config) -> anyhow::Result<Router> {
+    let db = Db::open(&config.database_url, &MIGRATIONS).await?;
+    let appointments = ServiceClient::new(
+        Service::Appointments.name(),
+        config.appointments_urls,
+        config.call_timeout,
+    )?;
+    let state = AppState {
+        store: PatientStore::new(db.clone()),
+        appointments: AppointmentsClient(appointments),
+        clinic: config.clinic,
+    };
+    let (api, _) = api::routes().split_for_parts();
+    Ok(service_app(
+        Service::Patients.name(),
+        api.with_state(state),
+        Readiness::database(db),
+    ))
+}
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::routes().into_openapi()
+}

@@ -126,6 +126,13 @@ impl Db {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str, migrations: &Migrations) -> anyhow::Result<Self> {
+        let db = Self::connect(url).await?;
+        db.migrate(migrations).await?;
+        Ok(db)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -144,4 +151,16 @@ pub fn violated_constraint<'a>(err: &sqlx::Error, known: &[&'a str]) -> Option<&
         .iter()
         .copied()
         .find(|name| reported == *name || message.contains(name))
+}
+
+/// `%term%` for a case-insensitive `LIKE $n ESCAPE '\\'` against `lower(column)`, with the
+/// term's own wildcards escaped.
+pub fn contains_pattern(term: &str) -> String {
+    let escaped = term
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }

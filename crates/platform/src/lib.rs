@@ -4,6 +4,7 @@
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod outbox;

@@ -6,12 +6,15 @@ use axum::http::{HeaderValue, header};
 
 use crate::server::REQUEST_ID;
 
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// What a service passes on when it calls another on a client's behalf: the request id (so
-/// logs of one request line up) and the caller's credentials.
+/// logs of one request line up), the caller's credentials and the idempotency key.
 #[derive(Debug, Clone, Default)]
 pub struct Forwarded {
     request_id: Option<HeaderValue>,
     authorization: Option<HeaderValue>,
+    idempotency_key: Option<HeaderValue>,
 }
 
 impl Forwarded {
@@ -21,6 +24,9 @@ impl Forwarded {
         }
         if let Some(auth) = &self.authorization {
             request = request.header(header::AUTHORIZATION.as_str(), auth.as_bytes());
+        }
+        if let Some(key) = &self.idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY, key.as_bytes());
         }
         request
     }
@@ -33,6 +39,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Forwarded {
         Ok(Self {
             request_id: parts.headers.get(REQUEST_ID).cloned(),
             authorization: parts.headers.get(header::AUTHORIZATION).cloned(),
+            idempotency_key: parts.headers.get(IDEMPOTENCY_KEY).cloned(),
         })
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use breaker::CircuitBreaker;
-pub use forwarded::Forwarded;
+pub use forwarded::{Forwarded, IDEMPOTENCY_KEY};
 
 use crate::error::{ApiError, Problem};
 

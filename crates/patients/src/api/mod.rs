@@ -1,0 +1,25 @@
+//! Routes of the patient service; each resource's handlers live in their own file.
+
+mod appointments;
+mod patients;
+
+use platform::{FieldError, Problem};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    components(schemas(Problem, FieldError)),
+    tags((name = "patients", description = "Patient profiles and the patient's booking entry point"))
+)]
+struct ApiDoc;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(patients::create, patients::list))
+        .routes(routes!(patients::get, patients::update))
+        .routes(routes!(appointments::request))
+}

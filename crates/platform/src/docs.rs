@@ -1,0 +1,77 @@
+//! OpenAPI building blocks: the problem+json answers every endpoint may give.
+
+use std::collections::BTreeMap;
+
+use utoipa::IntoResponses;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Response};
+
+use crate::error::PROBLEM_JSON;
+
+fn problem(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+fn responses(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    list.iter()
+        .map(|(status, description)| ((*status).to_owned(), problem(description)))
+        .collect()
+}
+
+/// 400, 413, 415: the request could not be read or failed validation; 503 when a dependency is down.
+pub struct BadRequest;
+
+impl IntoResponses for BadRequest {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[
+            ("400", "Malformed request or invalid fields (one entry per field)"),
+            ("413", "Body too large"),
+            ("415", "Body is not JSON"),
+            ("503", "A dependency is unavailable"),
+        ])
+    }
+}
+
+/// 400 for bad parameters, 503 when a dependency is down (for reads without a body).
+pub struct BadQuery;
+
+impl IntoResponses for BadQuery {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[
+            ("400", "Invalid parameters"),
+            ("503", "A dependency is unavailable"),
+        ])
+    }
+}
+
+pub struct NotFound;
+
+impl IntoResponses for NotFound {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[("404", "No such resource")])
+    }
+}
+
+pub struct Conflict;
+
+impl IntoResponses for Conflict {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[("409", "Conflicts with the current state")])
+    }
+}
+
+pub struct Unprocessable;
+
+impl IntoResponses for Unprocessable {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(&[("422", "A referenced entity does not exist or cannot be used")])
+    }
+}
