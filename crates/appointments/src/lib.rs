@@ -1,1 +1,98 @@
+//! The appointment service: bookings, and the lifecycle
+//! `REQUESTED → APPROVED | REJECTED | CANCELLED`, `APPROVED → CANCELLED | COMPLETED | NO_SHOW`.
+//! Two active appointments of one doctor or one patient never overlap: the database refuses it.
 
+mod api;
+mod booking;
+mod directory;
+mod domain;
+mod store;
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::Router;
+use contracts::appointments::Appointment;
+use contracts::clients::{DoctorsClient, PatientsClient};
+use platform::ApiError;
+use platform::client::ServiceClient;
+use platform::config::{ClinicConfig, Service};
+use platform::db::{Db, Migrations};
+use platform::server::{Readiness, service_app};
+
+use crate::directory::Directory;
+use crate::store::AppointmentStore;
+
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("./migrations/sqlite"),
+    postgres: &sqlx::migrate!("./migrations/postgres"),
+};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub patients_urls: Vec<String>,
+    pub doctors_urls: Vec<String>,
+    pub clinic: ClinicConfig,
+    pub call_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_env(data_dir: &Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            database_url: Service::Appointments.database_url(data_dir),
+            patients_urls: Service::Patients.urls(),
+            doctors_urls: Service::Doctors.urls(),
+            clinic: ClinicConfig::from_env()?,
+            call_timeout: Duration::from_secs(3),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    store: AppointmentStore,
+    directory: Directory,
+    clinic: ClinicConfig,
+}
+
+impl AppState {
+    async fn find(&self, id: i64) -> platform::Result<Appointment> {
+        self.store.find(id).await?.ok_or_else(|| not_found(id))
+    }
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::NotFound(format!("Appointment {id} does not exist."))
+}
+
+/// Connects, migrates, and returns the service's whole HTTP app.
+pub async fn app(config: Config) -> anyhow::Result<Router> {
+    let db = Db::open(&config.database_url, &MIGRATIONS).await?;
+    let patients = ServiceClient::new(
+        Service::Patients.name(),
+        config.patients_urls,
+        config.call_timeout,
+    )?;
+    let doctors = ServiceClient::new(
+        Service::Doctors.name(),
+        config.doctors_urls,
+        config.call_timeout,
+    )?;
+    let state = AppState {
+        store: AppointmentStore::new(db.clone()),
+        directory: Directory::new(PatientsClient(patients), DoctorsClient(doctors)),
+        clinic: config.clinic,
+    };
+    let (api, _) = api::routes().split_for_parts();
+    Ok(service_app(
+        Service::Appointments.name(),
+        api.with_state(state),
+        Readiness::database(db),
+    ))
+}
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::routes().into_openapi()
+}

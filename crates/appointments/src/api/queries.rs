@@ -1,0 +1,63 @@
+use axum::extract::{Path, Query, State};
+use contracts::appointments::{Appointment, AppointmentFilter, BusyQuery};
+use contracts::doctors::Slot;
+use platform::docs::{BadQuery, NotFound};
+use platform::page::{Page, PageParams};
+use platform::time::parse_instant;
+use platform::validation::Violations;
+use platform::{ApiError, Result};
+
+use crate::AppState;
+use crate::store::ListFilter;
+
+/// One appointment.
+#[utoipa::path(get, path = "/api/appointments/{id}", tag = "appointments",
+    params(("id" = i64, Path, description = "Appointment id")),
+    responses((status = 200, body = Appointment), BadQuery, NotFound))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<Appointment>> {
+    state.find(id).await.map(axum::Json)
+}
+
+/// Appointments in start order, filtered by patient, doctor, status and start time.
+#[utoipa::path(get, path = "/api/appointments", tag = "appointments",
+    params(AppointmentFilter, PageParams),
+    responses((status = 200, body = Page<Appointment>), BadQuery))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(filter): Query<AppointmentFilter>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<Page<Appointment>>> {
+    let page = page.validate()?;
+    let zone = &state.clinic.timezone;
+    let mut v = Violations::default();
+    let from = v.check_optional("from", filter.from, |raw| parse_instant(&raw, zone));
+    let to = v.check_optional("to", filter.to, |raw| parse_instant(&raw, zone));
+    let filter = v.finish(Some(ListFilter {
+        patient_id: filter.patient_id,
+        doctor_id: filter.doctor_id,
+        status: filter.status,
+        from,
+        to,
+    }))?;
+    let (items, total) = state.store.list(&filter, page).await?;
+    Ok(axum::Json(Page::new(items, page, total)))
+}
+
+/// Intervals during which a doctor's active appointments hold the time (for slot search).
+#[utoipa::path(get, path = "/api/appointments/busy", tag = "appointments",
+    params(BusyQuery),
+    responses((status = 200, body = Vec<Slot>), BadQuery))]
+pub async fn busy(
+    State(state): State<AppState>,
+    Query(query): Query<BusyQuery>,
+) -> Result<axum::Json<Vec<Slot>>> {
+    let zone = &state.clinic.timezone;
+    let mut v = Violations::default();
+    let from = v.check("from", parse_instant(&query.from, zone));
+    let to = v.check("to", parse_instant(&query.to, zone));
+    let (from, to) = v.finish(from.zip(to))?;
+    if to <= from || to.as_second() - from.as_second() > 400 * 24 * 3600 {
+        return Err(ApiError::invalid("to", "must be after `from`, at most 400 days later"));
+    }
+    Ok(axum::Json(state.store.busy(query.doctor_id, from, to).await?))
+}

@@ -1,0 +1,4 @@
+//! Booking rules and the status lifecycle, free of HTTP and SQL.
+
+pub mod booking;
+pub mod lifecycle;
