@@ -23,10 +23,10 @@ pub async fn book(
     fwd: &Forwarded,
 ) -> platform::Result<Booked> {
     let request_hash = fingerprint(&input);
-    if let Some(key) = idempotency_key {
-        if let Some(reply) = replay(state, key, &request_hash).await? {
-            return Ok(Booked::Replayed(reply));
-        }
+    if let Some(key) = idempotency_key
+        && let Some(reply) = replay(state, key, &request_hash).await?
+    {
+        return Ok(Booked::Replayed(reply));
     }
     let booking = BookingRequest::parse(input, Timestamp::now(), &state.clinic.timezone)?;
     let availability = state
@@ -83,7 +83,10 @@ pub async fn change(
     let (start, end) = if change.moves_time() {
         let start = change.start.unwrap_or(current.appointment_date);
         if start <= Timestamp::now() {
-            return Err(ApiError::invalid("appointmentDate", "must be in the future"));
+            return Err(ApiError::invalid(
+                "appointmentDate",
+                "must be in the future",
+            ));
         }
         let minutes = change.duration_minutes.unwrap_or(current.duration_minutes);
         let availability = state
@@ -95,8 +98,13 @@ pub async fn change(
     } else {
         (current.appointment_date, current.end_date)
     };
-    let description = change.description.unwrap_or_else(|| current.description.clone());
-    state.store.reschedule(&current, start, end, &description).await
+    let description = change
+        .description
+        .unwrap_or_else(|| current.description.clone());
+    state
+        .store
+        .reschedule(&current, start, end, &description)
+        .await
 }
 
 async fn replay(

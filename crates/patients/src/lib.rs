@@ -52,7 +52,9 @@ pub struct AppState {
 impl AppState {
     /// Today's date in the clinic's zone (what "a past date of birth" is measured against).
     fn today(&self) -> Date {
-        Timestamp::now().to_zoned(self.clinic.timezone.clone()).date()
+        Timestamp::now()
+            .to_zoned(self.clinic.timezone.clone())
+            .date()
     }
 }
 

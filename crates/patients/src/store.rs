@@ -109,14 +109,13 @@ impl PatientStore {
     }
 
     pub async fn find(&self, id: i64) -> platform::Result<Option<Patient>> {
-        let row: Option<PatientRow> =
-            sqlx::query_as(
-                "SELECT id, name, email, phone, dob, address, medical_history, registration_date \
+        let row: Option<PatientRow> = sqlx::query_as(
+            "SELECT id, name, email, phone, dob, address, medical_history, registration_date \
                  FROM patients WHERE id = $1",
-            )
-                .bind(id)
-                .fetch_optional(self.db.pool())
-                .await?;
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?;
         Ok(row.map(PatientRow::into_patient))
     }
 
@@ -131,9 +130,9 @@ impl PatientStore {
             "SELECT COUNT(*) FROM patients \
              WHERE lower(name) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\'",
         )
-                .bind(&pattern)
-                .fetch_one(self.db.pool())
-                .await?;
+        .bind(&pattern)
+        .fetch_one(self.db.pool())
+        .await?;
         let rows: Vec<PatientRow> = sqlx::query_as(
             "SELECT id, name, email, phone, dob, address, medical_history, registration_date \
              FROM patients WHERE lower(name) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\' \
@@ -144,7 +143,10 @@ impl PatientStore {
         .bind(page.offset())
         .fetch_all(self.db.pool())
         .await?;
-        Ok((rows.into_iter().map(PatientRow::into_patient).collect(), total))
+        Ok((
+            rows.into_iter().map(PatientRow::into_patient).collect(),
+            total,
+        ))
     }
 }
 

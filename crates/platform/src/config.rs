@@ -39,9 +39,14 @@ impl Service {
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Gateway, Self::Patients, Self::Doctors, Self::Appointments]
-            .into_iter()
-            .find(|s| s.name() == name)
+        [
+            Self::Gateway,
+            Self::Patients,
+            Self::Doctors,
+            Self::Appointments,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 
     fn env_key(self, suffix: &str) -> String {
@@ -50,8 +55,12 @@ impl Service {
 
     /// `CAREBOOK_<SERVICE>_DATABASE_URL`, else a SQLite file in the data directory.
     pub fn database_url(self, data_dir: &Path) -> String {
-        var(&self.env_key("DATABASE_URL"))
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join(format!("{}.db", self.name())).display()))
+        var(&self.env_key("DATABASE_URL")).unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                data_dir.join(format!("{}.db", self.name())).display()
+            )
+        })
     }
 
     /// `CAREBOOK_<SERVICE>_URL` (comma-separated instances), else its default local port.

@@ -32,7 +32,10 @@ pub struct BadRequest;
 impl IntoResponses for BadRequest {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses(&[
-            ("400", "Malformed request or invalid fields (one entry per field)"),
+            (
+                "400",
+                "Malformed request or invalid fields (one entry per field)",
+            ),
             ("413", "Body too large"),
             ("415", "Body is not JSON"),
             ("503", "A dependency is unavailable"),
@@ -72,6 +75,9 @@ pub struct Unprocessable;
 
 impl IntoResponses for Unprocessable {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[("422", "A referenced entity does not exist or cannot be used")])
+        responses(&[(
+            "422",
+            "A referenced entity does not exist or cannot be used",
+        )])
     }
 }

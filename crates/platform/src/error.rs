@@ -54,6 +54,7 @@ impl Problem {
             415 => "unsupported-media-type",
             422 => "unprocessable-entity",
             429 => "too-many-requests",
+            502 => "bad-gateway",
             503 => "service-unavailable",
             504 => "gateway-timeout",
             s if s >= 500 => "internal-error",
@@ -83,10 +84,9 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (self.status_code(), body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         // Kept so the server middleware can fill in `instance` without reparsing the body.
         response.extensions_mut().insert(self);
         response
@@ -122,7 +122,7 @@ pub enum ApiError {
     Unavailable(String),
     /// The answer of another service, passed on unchanged.
     #[error("upstream problem {}", .0.status)]
-    Upstream(Problem),
+    Upstream(Box<Problem>),
     /// 500: a bug or an unexpected failure; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -160,7 +160,7 @@ impl ApiError {
             Self::Unavailable(detail) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail.clone())
             }
-            Self::Upstream(problem) => problem.clone(),
+            Self::Upstream(problem) => (**problem).clone(),
             Self::Internal(_) => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An unexpected error occurred.".to_owned(),

@@ -31,7 +31,9 @@ where
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        parse_json(&bytes).map(Json).map_err(IntoResponse::into_response)
+        parse_json(&bytes)
+            .map(Json)
+            .map_err(IntoResponse::into_response)
     }
 }
 

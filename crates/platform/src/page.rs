@@ -30,7 +30,10 @@ impl PageParams {
     pub fn validate(self) -> Result<PageRequest, ApiError> {
         let size = self.size.unwrap_or(DEFAULT_SIZE);
         if !(1..=MAX_SIZE).contains(&size) {
-            return Err(ApiError::invalid("size", format!("must be between 1 and {MAX_SIZE}")));
+            return Err(ApiError::invalid(
+                "size",
+                format!("must be between 1 and {MAX_SIZE}"),
+            ));
         }
         let page = self.page.unwrap_or(0);
         if page > 1_000_000 {

@@ -43,7 +43,11 @@ impl Readiness {
     pub fn database(db: Db) -> Self {
         Self::new(move || {
             let db = db.clone();
-            async move { db.ping().await.map_err(|_| "database unreachable".to_owned()) }
+            async move {
+                db.ping()
+                    .await
+                    .map_err(|_| "database unreachable".to_owned())
+            }
         })
     }
 }

@@ -26,7 +26,11 @@ pub async fn create(
     let key = idempotency_key(&headers)?;
     match booking::book(&state, input, key, &forwarded).await? {
         Booked::Created(appointment) => {
-            tracing::info!(appointment_id = appointment.id, status = appointment.status.as_str(), "booked");
+            tracing::info!(
+                appointment_id = appointment.id,
+                status = appointment.status.as_str(),
+                "booked"
+            );
             Ok((StatusCode::CREATED, axum::Json(appointment)))
         }
         Booked::Replayed(appointment) => Ok((StatusCode::CREATED, axum::Json(appointment))),

@@ -27,7 +27,14 @@ pub async fn cancel(
         current.appointment_date,
         state.clinic.cancellation_window,
     );
-    apply(&state, id, Transition::Cancel, reason.as_deref(), Some(late)).await
+    apply(
+        &state,
+        id,
+        Transition::Cancel,
+        reason.as_deref(),
+        Some(late),
+    )
+    .await
 }
 
 /// Approve a requested appointment (the doctor's decision).
@@ -35,7 +42,10 @@ pub async fn cancel(
     params(("id" = i64, Path, description = "Appointment id")),
     request_body(content = Option<DecisionBody>),
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
-pub async fn approve(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<Appointment>> {
+pub async fn approve(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Appointment>> {
     apply(&state, id, Transition::Approve, None, None).await
 }
 
@@ -57,7 +67,10 @@ pub async fn reject(
 #[utoipa::path(post, path = "/api/appointments/{id}/complete", tag = "appointments",
     params(("id" = i64, Path, description = "Appointment id")),
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
-pub async fn complete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<Appointment>> {
+pub async fn complete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Appointment>> {
     apply(&state, id, Transition::Complete, None, None).await
 }
 
@@ -65,7 +78,10 @@ pub async fn complete(State(state): State<AppState>, Path(id): Path<i64>) -> Res
 #[utoipa::path(post, path = "/api/appointments/{id}/no-show", tag = "appointments",
     params(("id" = i64, Path, description = "Appointment id")),
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
-pub async fn no_show(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<Appointment>> {
+pub async fn no_show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Appointment>> {
     apply(&state, id, Transition::NoShow, None, None).await
 }
 
@@ -81,7 +97,11 @@ async fn apply(
         .apply(id, transition, reason, late)
         .await?
         .ok_or_else(|| crate::not_found(id))?;
-    tracing::info!(appointment_id = id, status = appointment.status.as_str(), "status changed");
+    tracing::info!(
+        appointment_id = id,
+        status = appointment.status.as_str(),
+        "status changed"
+    );
     Ok(axum::Json(appointment))
 }
 

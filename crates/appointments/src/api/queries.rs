@@ -14,7 +14,10 @@ use crate::store::ListFilter;
 #[utoipa::path(get, path = "/api/appointments/{id}", tag = "appointments",
     params(("id" = i64, Path, description = "Appointment id")),
     responses((status = 200, body = Appointment), BadQuery, NotFound))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<Appointment>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Appointment>> {
     state.find(id).await.map(axum::Json)
 }
 
@@ -57,7 +60,12 @@ pub async fn busy(
     let to = v.check("to", parse_instant(&query.to, zone));
     let (from, to) = v.finish(from.zip(to))?;
     if to <= from || to.as_second() - from.as_second() > 400 * 24 * 3600 {
-        return Err(ApiError::invalid("to", "must be after `from`, at most 400 days later"));
+        return Err(ApiError::invalid(
+            "to",
+            "must be after `from`, at most 400 days later",
+        ));
     }
-    Ok(axum::Json(state.store.busy(query.doctor_id, from, to).await?))
+    Ok(axum::Json(
+        state.store.busy(query.doctor_id, from, to).await?,
+    ))
 }

@@ -25,7 +25,10 @@ impl BookingRequest {
         let mut v = Violations::default();
         let patient_id = v.check("patientId", positive_id(input.patient_id));
         let doctor_id = v.check("doctorId", positive_id(input.doctor_id));
-        let start = v.check("appointmentDate", future_instant(&input.appointment_date, now, zone));
+        let start = v.check(
+            "appointmentDate",
+            future_instant(&input.appointment_date, now, zone),
+        );
         let duration_minutes =
             v.check_optional("durationMinutes", input.duration_minutes, duration);
         let description = v
@@ -58,16 +61,19 @@ pub struct ChangeRequest {
 }
 
 impl ChangeRequest {
-    pub fn parse(input: AppointmentChange, now: Timestamp, zone: &TimeZone) -> platform::Result<Self> {
+    pub fn parse(
+        input: AppointmentChange,
+        now: Timestamp,
+        zone: &TimeZone,
+    ) -> platform::Result<Self> {
         let mut v = Violations::default();
         let start = v.check_optional("appointmentDate", input.appointment_date, |raw| {
             future_instant(&raw, now, zone)
         });
         let duration_minutes =
             v.check_optional("durationMinutes", input.duration_minutes, duration);
-        let description = v.check_optional("description", input.description, |d| {
-            description(Some(d))
-        });
+        let description =
+            v.check_optional("description", input.description, |d| description(Some(d)));
         v.finish(Some(Self {
             start,
             duration_minutes,
@@ -83,10 +89,14 @@ impl ChangeRequest {
 /// Decides the status of a new booking from the doctor's answer, or why it is refused (409).
 pub fn admit(availability: &Availability) -> platform::Result<AppointmentStatus> {
     if !availability.available {
-        return Err(ApiError::Conflict("The doctor is not taking bookings.".to_owned()));
+        return Err(ApiError::Conflict(
+            "The doctor is not taking bookings.".to_owned(),
+        ));
     }
     if availability.on_time_off {
-        return Err(ApiError::Conflict("The doctor is away at this time.".to_owned()));
+        return Err(ApiError::Conflict(
+            "The doctor is away at this time.".to_owned(),
+        ));
     }
     if !availability.within_hours {
         return Err(ApiError::Conflict(
@@ -101,7 +111,11 @@ pub fn admit(availability: &Availability) -> platform::Result<AppointmentStatus>
 }
 
 fn positive_id(id: i64) -> Result<i64, String> {
-    if id > 0 { Ok(id) } else { Err("must be a positive id".to_owned()) }
+    if id > 0 {
+        Ok(id)
+    } else {
+        Err("must be a positive id".to_owned())
+    }
 }
 
 fn future_instant(raw: &str, now: Timestamp, zone: &TimeZone) -> Result<Timestamp, String> {
@@ -119,7 +133,9 @@ fn duration(minutes: u32) -> Result<u32, String> {
     if (MIN_MINUTES..=MAX_MINUTES).contains(&minutes) {
         Ok(minutes)
     } else {
-        Err(format!("must be between {MIN_MINUTES} and {MAX_MINUTES} minutes"))
+        Err(format!(
+            "must be between {MIN_MINUTES} and {MAX_MINUTES} minutes"
+        ))
     }
 }
 
@@ -175,7 +191,13 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["patientId", "doctorId", "appointmentDate", "durationMinutes", "serviceType"]
+            [
+                "patientId",
+                "doctorId",
+                "appointmentDate",
+                "durationMinutes",
+                "serviceType"
+            ]
         );
     }
 

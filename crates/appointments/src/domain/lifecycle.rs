@@ -16,7 +16,7 @@ pub enum Transition {
 
 impl Transition {
     /// The statuses this change may start from.
-    pub fn from_states(self) -> &'static [AppointmentStatus] {
+    pub fn starting_states(self) -> &'static [AppointmentStatus] {
         match self {
             Self::Approve | Self::Reject => &[Requested],
             Self::Cancel => &[Requested, Approved],
@@ -83,7 +83,7 @@ mod tests {
         ] {
             for status in AppointmentStatus::ALL {
                 assert_eq!(
-                    transition.from_states().contains(&status),
+                    transition.starting_states().contains(&status),
                     allowed.contains(&(transition, status)),
                     "{transition:?} from {status:?}"
                 );

@@ -54,8 +54,8 @@ impl AppointmentStore {
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|(request_hash, response)| {
-            let appointment = serde_json::from_str(&response)
-                .map_err(|err| ApiError::Internal(err.into()))?;
+            let appointment =
+                serde_json::from_str(&response).map_err(|err| ApiError::Internal(err.into()))?;
             Ok(StoredReply {
                 request_hash,
                 appointment,

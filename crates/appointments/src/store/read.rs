@@ -74,14 +74,18 @@ impl AppointmentStore {
         page: PageRequest,
     ) -> platform::Result<(Vec<Appointment>, i64)> {
         let mut args = AnyArguments::default();
-        let clause = filter.where_clause(&mut args).map_err(anyhow::Error::from_boxed)?;
+        let clause = filter
+            .where_clause(&mut args)
+            .map_err(anyhow::Error::from_boxed)?;
         let count_sql = format!("SELECT COUNT(*) FROM appointments {clause}");
         let (total,): (i64,) = sqlx::query_as_with(AssertSqlSafe(count_sql), args)
             .fetch_one(self.db.pool())
             .await?;
 
         let mut args = AnyArguments::default();
-        let clause = filter.where_clause(&mut args).map_err(anyhow::Error::from_boxed)?;
+        let clause = filter
+            .where_clause(&mut args)
+            .map_err(anyhow::Error::from_boxed)?;
         args.add(page.limit()).map_err(anyhow::Error::from_boxed)?;
         args.add(page.offset()).map_err(anyhow::Error::from_boxed)?;
         let rows_sql = format!(
@@ -94,7 +98,12 @@ impl AppointmentStore {
         let rows: Vec<AppointmentRow> = sqlx::query_as_with(AssertSqlSafe(rows_sql), args)
             .fetch_all(self.db.pool())
             .await?;
-        Ok((rows.into_iter().map(AppointmentRow::into_appointment).collect(), total))
+        Ok((
+            rows.into_iter()
+                .map(AppointmentRow::into_appointment)
+                .collect(),
+            total,
+        ))
     }
 
     /// Intervals of the doctor's active appointments that overlap `[from, to)`.

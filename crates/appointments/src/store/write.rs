@@ -77,7 +77,7 @@ impl AppointmentStore {
         reason: Option<&str>,
         late_cancellation: Option<bool>,
     ) -> platform::Result<Option<Appointment>> {
-        let from = transition.from_states();
+        let from = transition.starting_states();
         let mut tx = self.db.begin().await?;
         // The starting states are in the WHERE clause, so two racing changes cannot both win.
         let row: Option<AppointmentRow> = sqlx::query_as(
@@ -108,7 +108,12 @@ impl AppointmentStore {
             };
         };
         let appointment = row.into_appointment();
-        record(&mut tx, transition.event_type(), AppointmentChanged::of(&appointment)).await?;
+        record(
+            &mut tx,
+            transition.event_type(),
+            AppointmentChanged::of(&appointment),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(appointment))
     }

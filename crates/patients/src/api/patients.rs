@@ -27,7 +27,10 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/patients/{id}", tag = "patients",
     params(("id" = i64, Path, description = "Patient id")),
     responses((status = 200, body = Patient), BadQuery, NotFound))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<Patient>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Patient>> {
     state
         .store
         .find(id)

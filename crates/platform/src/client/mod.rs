@@ -30,8 +30,15 @@ pub struct ServiceClient {
 }
 
 impl ServiceClient {
-    pub fn new(service: &'static str, bases: Vec<String>, timeout: Duration) -> anyhow::Result<Self> {
-        anyhow::ensure!(!bases.is_empty(), "no URL configured for the {service} service");
+    pub fn new(
+        service: &'static str,
+        bases: Vec<String>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            !bases.is_empty(),
+            "no URL configured for the {service} service"
+        );
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(2))
@@ -59,7 +66,7 @@ impl ServiceClient {
                 Err(Failure::Transient(_)) if attempt < GET_ATTEMPTS => {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Err(failure) => return Err(self.into_api_error(failure)),
+                Err(failure) => return Err(self.failure_to_error(failure)),
                 Ok(response) if response.status() == StatusCode::NOT_FOUND => return Ok(None),
                 Ok(response) => return read_json(response).await.map(Some),
             }
@@ -77,7 +84,7 @@ impl ServiceClient {
         let response = self
             .send(method, path, body, forwarded)
             .await
-            .map_err(|failure| self.into_api_error(failure))?;
+            .map_err(|failure| self.failure_to_error(failure))?;
         read_json(response).await
     }
 
@@ -97,9 +104,10 @@ impl ServiceClient {
             request = request.json(body);
         }
         let outcome = match request.send().await {
-            Ok(response) if is_transient(response.status()) => {
-                Err(Failure::Transient(format!("answered {}", response.status())))
-            }
+            Ok(response) if is_transient(response.status()) => Err(Failure::Transient(format!(
+                "answered {}",
+                response.status()
+            ))),
             Ok(response) => Ok(response),
             Err(err) => Err(Failure::Transient(describe(&err))),
         };
@@ -107,7 +115,7 @@ impl ServiceClient {
         outcome
     }
 
-    fn into_api_error(&self, failure: Failure) -> ApiError {
+    fn failure_to_error(&self, failure: Failure) -> ApiError {
         let service = self.service;
         match failure {
             Failure::BreakerOpen => {
@@ -117,7 +125,9 @@ impl ServiceClient {
                 tracing::warn!(service, %reason, "dependency call failed");
             }
         }
-        ApiError::Unavailable(format!("The {service} service is unavailable; try again shortly."))
+        ApiError::Unavailable(format!(
+            "The {service} service is unavailable; try again shortly."
+        ))
     }
 }
 
@@ -164,5 +174,5 @@ async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T
             None,
         )
     });
-    Err(ApiError::Upstream(problem))
+    Err(ApiError::Upstream(Box::new(problem)))
 }

@@ -38,12 +38,22 @@ mod tests {
 
     #[test]
     fn accepts_and_lowercases_plain_addresses() {
-        assert_eq!(Email::parse(" Ann@Example.ORG ").unwrap().as_str(), "ann@example.org");
+        assert_eq!(
+            Email::parse(" Ann@Example.ORG ").unwrap().as_str(),
+            "ann@example.org"
+        );
     }
 
     #[test]
     fn refuses_malformed_addresses() {
-        for raw in ["", "ann", "ann@", "@example.org", "ann@example", "Ann <ann@example.org>"] {
+        for raw in [
+            "",
+            "ann",
+            "ann@",
+            "@example.org",
+            "ann@example",
+            "Ann <ann@example.org>",
+        ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
         }
     }

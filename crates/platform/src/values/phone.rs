@@ -50,7 +50,10 @@ mod tests {
     #[test]
     fn refuses_numbers_no_plan_accepts() {
         for raw in ["", "hello", "12345", "+1 000", "+999 1234567"] {
-            assert!(PhoneNumber::parse(raw).is_err(), "{raw:?} should be refused");
+            assert!(
+                PhoneNumber::parse(raw).is_err(),
+                "{raw:?} should be refused"
+            );
         }
     }
 }

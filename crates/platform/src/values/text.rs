@@ -13,7 +13,10 @@ impl NonBlank {
         if trimmed.chars().count() > max_chars {
             return Err(format!("must be at most {max_chars} characters"));
         }
-        if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
             return Err("must not contain control characters".to_owned());
         }
         Ok(Self(trimmed.to_owned()))

@@ -1,0 +1,141 @@
+//! What the gateway needs to know: where each backend's instances are and how patient to be.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use axum::http::Uri;
+use platform::config::{Service, parse_var};
+
+/// The gateway's settings; `from_env` reads them, tests build them directly.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// Instances of each backend service, e.g. Service::Patients => ["http://127.0.0.1:8081"].
+    pub upstreams: Vec<(Service, Vec<String>)>,
+    /// Largest request body accepted (413 problem above it). Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// How long to wait for an upstream answer (504 problem after it). Default 10 s.
+    pub upstream_timeout: Duration,
+    /// The merged OpenAPI document of every service, served at /api/openapi.json.
+    pub openapi: utoipa::openapi::OpenApi,
+}
+
+impl GatewayConfig {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+    pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// `CAREBOOK_<SERVICE>_URL` for every backend, `CAREBOOK_MAX_BODY_BYTES` and
+    /// `CAREBOOK_UPSTREAM_TIMEOUT_SECS`; a malformed value stops the start-up.
+    pub fn from_env(openapi: utoipa::openapi::OpenApi) -> anyhow::Result<Self> {
+        let upstreams = Service::BACKENDS
+            .into_iter()
+            .map(|service| {
+                let urls = service.urls();
+                check_urls(service, &urls)?;
+                Ok((service, urls))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let max_body_bytes =
+            parse_var("CAREBOOK_MAX_BODY_BYTES")?.unwrap_or(Self::DEFAULT_MAX_BODY_BYTES);
+        let upstream_timeout = match parse_var::<u64>("CAREBOOK_UPSTREAM_TIMEOUT_SECS")? {
+            Some(0) => anyhow::bail!("CAREBOOK_UPSTREAM_TIMEOUT_SECS must be at least 1"),
+            Some(secs) => Duration::from_secs(secs),
+            None => Self::DEFAULT_UPSTREAM_TIMEOUT,
+        };
+        Ok(Self {
+            upstreams,
+            max_body_bytes,
+            upstream_timeout,
+            openapi,
+        })
+    }
+
+    /// Every instance configured for `service` (none when it is missing).
+    pub(crate) fn instances(&self, service: Service) -> Vec<String> {
+        self.upstreams
+            .iter()
+            .filter(|(s, _)| *s == service)
+            .flat_map(|(_, urls)| urls.iter().cloned())
+            .collect()
+    }
+}
+
+// By hand: the OpenAPI document is long, and utoipa only derives `Debug` behind a feature.
+impl fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("upstreams", &self.upstreams)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("upstream_timeout", &self.upstream_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Backends are reached over plain HTTP: TLS ends at the edge, in front of the gateway.
+fn check_urls(service: Service, urls: &[String]) -> anyhow::Result<()> {
+    let key = format!("CAREBOOK_{}_URL", service.name().to_uppercase());
+    ensure!(!urls.is_empty(), "{key} lists no instance");
+    for url in urls {
+        let uri: Uri = url
+            .parse()
+            .with_context(|| format!("{key}: {url} is not a URL"))?;
+        ensure!(
+            uri.scheme_str() == Some("http") && uri.authority().is_some(),
+            "{key}: {url} is not an http://host:port URL"
+        );
+        ensure!(uri.query().is_none(), "{key}: {url} must not have a query");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(url: &str) -> anyhow::Result<()> {
+        check_urls(Service::Patients, &[url.to_owned()])
+    }
+
+    #[test]
+    fn accepts_http_urls_with_or_without_a_path() {
+        assert!(check("http://127.0.0.1:8081").is_ok());
+        assert!(check("http://patients.carebook.svc:8081/base").is_ok());
+    }
+
+    #[test]
+    fn rejects_what_the_proxy_could_not_reach() {
+        for bad in [
+            "https://patients:8081",
+            "patients:8081",
+            "http://",
+            "not a url",
+            "http://p?x=1",
+        ] {
+            let err = check(bad).expect_err(bad);
+            assert!(
+                err.to_string().starts_with("CAREBOOK_PATIENTS_URL"),
+                "{err}"
+            );
+        }
+        assert!(check_urls(Service::Doctors, &[]).is_err());
+    }
+
+    #[test]
+    fn gathers_every_list_given_for_a_service() {
+        let config = GatewayConfig {
+            upstreams: vec![
+                (Service::Patients, vec!["http://a".to_owned()]),
+                (Service::Doctors, vec!["http://b".to_owned()]),
+                (Service::Patients, vec!["http://c".to_owned()]),
+            ],
+            max_body_bytes: 1,
+            upstream_timeout: Duration::from_secs(1),
+            openapi: utoipa::openapi::OpenApi::default(),
+        };
+        assert_eq!(
+            config.instances(Service::Patients),
+            ["http://a", "http://c"]
+        );
+        assert!(config.instances(Service::Appointments).is_empty());
+    }
+}

@@ -1,0 +1,256 @@
+//! Forwarding a request to an instance of the service that owns its path, and its answer back.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, Version};
+use axum::response::Response;
+use axum::routing::any;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use platform::server::REQUEST_ID;
+
+use crate::client::HttpClient;
+use crate::error::ProxyError;
+use crate::headers::{add_forwarded, strip_hop_by_hop};
+use crate::upstream::{Instance, Upstream};
+
+/// What every forwarded request shares.
+pub(crate) struct Proxy {
+    pub(crate) client: HttpClient,
+    pub(crate) max_body_bytes: usize,
+    /// From sending until the upstream's response head; the body then streams on its own pace.
+    pub(crate) timeout: Duration,
+}
+
+/// The state of one service's routes.
+#[derive(Clone)]
+pub(crate) struct Backend {
+    pub(crate) proxy: Arc<Proxy>,
+    pub(crate) upstream: Arc<Upstream>,
+}
+
+/// The routes of one service: its prefix itself and every path below it, for any method.
+pub(crate) fn routes(prefix: &str, backend: Backend) -> Router {
+    let handler = any(forward).with_state(backend);
+    Router::new()
+        .route(prefix, handler.clone())
+        .route(&format!("{prefix}/"), handler.clone())
+        .route(&format!("{prefix}/{{*rest}}"), handler)
+}
+
+async fn forward(
+    State(Backend { proxy, upstream }): State<Backend>,
+    request: Request,
+) -> Result<Response, ProxyError> {
+    let (parts, body) = request.into_parts();
+    let body = read_body(&parts.headers, body, proxy.max_body_bytes).await?;
+    let outgoing = Outgoing::new(parts, body.len());
+    let response = tokio::time::timeout(proxy.timeout, proxy.send(&upstream, &outgoing, body))
+        .await
+        .map_err(|_| {
+            tracing::warn!(service = %upstream.service(), "upstream timed out");
+            ProxyError::Timeout(upstream.service())
+        })??;
+    Ok(into_client_response(response, outgoing.request_id()))
+}
+
+/// Reads the whole body, refusing more than `limit` bytes whether or not a length was declared.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ProxyError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ProxyError::TooLarge { limit });
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ProxyError::TooLarge { limit })
+        }
+        Err(_) => Err(ProxyError::BrokenBody),
+    }
+}
+
+/// The parts of the client's request that go to whichever instance is tried.
+struct Outgoing {
+    method: Method,
+    path_and_query: String,
+    headers: HeaderMap,
+}
+
+impl Outgoing {
+    fn new(parts: Parts, body_len: usize) -> Self {
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        let mut headers = parts.headers;
+        // The body is forwarded whole, so it is framed by its length whatever the client used.
+        let has_body =
+            headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING);
+        strip_hop_by_hop(&mut headers);
+        if has_body {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(body_len));
+        }
+        add_forwarded(&mut headers, client_ip);
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+        Self {
+            method: parts.method,
+            path_and_query,
+            headers,
+        }
+    }
+
+    /// The id the platform layer gave the request (or the client's own).
+    fn request_id(&self) -> Option<HeaderValue> {
+        self.headers.get(REQUEST_ID).cloned()
+    }
+
+    /// `None` when the instance's base and the path do not make a URL.
+    fn to(&self, instance: &Instance, body: Bytes) -> Option<hyper::Request<Full<Bytes>>> {
+        let uri: Uri = format!("{}{}", instance.base(), self.path_and_query)
+            .parse()
+            .ok()?;
+        let mut request = hyper::Request::builder()
+            .method(self.method.clone())
+            .uri(uri)
+            .version(Version::HTTP_11)
+            .body(Full::new(body))
+            .ok()?;
+        *request.headers_mut() = self.headers.clone();
+        Some(request)
+    }
+}
+
+impl Proxy {
+    /// Sends to the instances in turn until one accepts the connection. Another instance is
+    /// tried only when nothing was sent: after that the first may have acted on the request.
+    async fn send(
+        &self,
+        upstream: &Upstream,
+        outgoing: &Outgoing,
+        body: Bytes,
+    ) -> Result<hyper::Response<Incoming>, ProxyError> {
+        let service = upstream.service();
+        for instance in upstream.attempt_order(Instant::now()) {
+            let base = instance.base();
+            let Some(request) = outgoing.to(instance, body.clone()) else {
+                tracing::error!(%service, instance = base, "instance URL does not form a URL");
+                instance.mark_down(Instant::now());
+                continue;
+            };
+            match self.client.request(request).await {
+                Ok(response) => {
+                    instance.mark_up();
+                    return Ok(response);
+                }
+                Err(err) if err.is_connect() => {
+                    tracing::warn!(%service, instance = base, error = ?err, "could not connect to upstream");
+                    instance.mark_down(Instant::now());
+                }
+                Err(err) => {
+                    tracing::warn!(%service, instance = base, error = ?err, "upstream failed");
+                    return Err(ProxyError::BadGateway(service));
+                }
+            }
+        }
+        Err(ProxyError::Unavailable(service))
+    }
+}
+
+/// The upstream's answer as it came, minus hop-by-hop headers, under the request's id.
+fn into_client_response(
+    response: hyper::Response<Incoming>,
+    request_id: Option<HeaderValue>,
+) -> Response {
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    if let Some(id) = request_id {
+        parts.headers.insert(REQUEST_ID, id);
+    }
+    Response::from_parts(parts, Body::new(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use platform::config::Service;
+
+    use super::*;
+
+    fn chunked(chunks: &[&'static [u8]]) -> Body {
+        let chunks: Vec<Result<Bytes, Infallible>> =
+            chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect();
+        Body::from_stream(futures::stream::iter(chunks))
+    }
+
+    fn with_length(length: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static(length));
+        headers
+    }
+
+    #[tokio::test]
+    async fn reads_a_body_within_the_limit() {
+        let body = read_body(&HeaderMap::new(), chunked(&[b"ab", b"cd"]), 4).await;
+        assert_eq!(body, Ok(Bytes::from_static(b"abcd")));
+    }
+
+    #[tokio::test]
+    async fn refuses_a_declared_length_over_the_limit_without_reading() {
+        let body = read_body(&with_length("5"), Body::empty(), 4).await;
+        assert_eq!(body, Err(ProxyError::TooLarge { limit: 4 }));
+    }
+
+    #[tokio::test]
+    async fn refuses_a_chunked_body_that_grows_over_the_limit() {
+        let body = read_body(&HeaderMap::new(), chunked(&[b"abc", b"de"]), 4).await;
+        assert_eq!(body, Err(ProxyError::TooLarge { limit: 4 }));
+    }
+
+    #[tokio::test]
+    async fn a_body_that_breaks_off_is_a_bad_request() {
+        let broken = futures::stream::iter([
+            Ok(Bytes::from_static(b"a")),
+            Err(std::io::Error::other("reset")),
+        ]);
+        let body = read_body(&HeaderMap::new(), Body::from_stream(broken), 4).await;
+        assert_eq!(body, Err(ProxyError::BrokenBody));
+    }
+
+    #[test]
+    fn the_outgoing_request_keeps_path_query_and_reframes_the_body() {
+        let request = axum::http::Request::post("/api/patients/7?q=x")
+            .header(TRANSFER_ENCODING, "chunked")
+            .header("x-request-id", "r-1")
+            .body(())
+            .expect("a valid request");
+        let (parts, ()) = request.into_parts();
+        let outgoing = Outgoing::new(parts, 3);
+        let upstream = Upstream::new(Service::Patients, vec!["http://p:1".to_owned()]);
+        let sent = outgoing
+            .to(&upstream.instances()[0], Bytes::from_static(b"abc"))
+            .expect("a valid URL");
+        assert_eq!(sent.uri(), "http://p:1/api/patients/7?q=x");
+        assert_eq!(sent.method(), Method::POST);
+        assert_eq!(
+            sent.headers().get(CONTENT_LENGTH),
+            Some(&HeaderValue::from(3))
+        );
+        assert!(!sent.headers().contains_key(TRANSFER_ENCODING));
+        assert_eq!(outgoing.request_id(), Some(HeaderValue::from_static("r-1")));
+    }
+}
