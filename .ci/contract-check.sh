@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs schemathesis against a freshly started embedded carebook: no server errors, and every
+# response must match the OpenAPI document the system serves.
+set -euo pipefail
+binary="$1"
+venv=/var/cache/carebook-ci/venv
+if [ ! -x "$venv/bin/st" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'schemathesis>=4,<5'
+fi
+
+data_dir=$(mktemp -d)
+log_file="$data_dir/carebook.log"
+CAREBOOK_DATA_DIR="$data_dir" "$binary" up >"$log_file" 2>&1 &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data_dir"; }
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  curl -fs http://127.0.0.1:8080/health/ready >/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { cat "$log_file"; echo "carebook exited" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fs http://127.0.0.1:8080/health/ready >/dev/null || { cat "$log_file"; exit 1; }
+
+"$venv/bin/st" run http://127.0.0.1:8080/api/openapi.json \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-40}" \
+  --seed 20261121 \
+  --workers 2 \
+  --suppress-health-check all
