@@ -1,1 +1,99 @@
-fn main(){}
+//! `carebook`: run every service in one process (`up`, the default), one service (`serve`),
+//! the migrations (`migrate`), or seed the demo clinic (`demo-data`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use carebook::system::{self, SystemConfig};
+use clap::{Parser, Subcommand};
+use platform::config::Service;
+use platform::server::shutdown_signal;
+use platform::telemetry::{LogFormat, init_logging};
+
+#[derive(Debug, Parser)]
+#[command(version, about = "carebook: healthcare appointment scheduling")]
+struct Cli {
+    /// Where the embedded mode keeps its SQLite files.
+    #[arg(long, global = true, env = "CAREBOOK_DATA_DIR", default_value = "carebook-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every service and the gateway in one process, each on its own port (the default).
+    Up {
+        /// Do not seed the demo clinic into an empty system.
+        #[arg(long)]
+        no_demo_data: bool,
+    },
+    /// One service (patients, doctors, appointments) or the gateway, configured from the environment.
+    Serve { service: String },
+    /// Bring every service's database schema up to date, then exit.
+    Migrate,
+    /// Seed the demo clinic through a running gateway (skipped when doctors exist).
+    DemoData {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        gateway: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Up { no_demo_data: false });
+    let default_format = match command {
+        Command::Serve { .. } => LogFormat::Json,
+        _ => LogFormat::Pretty,
+    };
+    init_logging(LogFormat::from_env(default_format));
+    for name in platform::config::unknown_vars() {
+        tracing::warn!(variable = %name, "unknown CAREBOOK_ variable ignored");
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match command {
+        Command::Up { no_demo_data } => up(cli.data_dir, !no_demo_data).await,
+        Command::Serve { service } => serve(&service, cli.data_dir).await,
+        Command::Migrate => system::migrate(cli.data_dir).await,
+        Command::DemoData { gateway } => {
+            let zone = platform::config::ClinicConfig::from_env()?.timezone;
+            let seeded = carebook::demo::seed(&gateway, &zone).await?;
+            tracing::info!(seeded, "demo data");
+            Ok(())
+        }
+    }
+}
+
+async fn up(data_dir: PathBuf, demo_data: bool) -> anyhow::Result<()> {
+    let config = SystemConfig::from_env(data_dir)?;
+    let zone = config.clinic.timezone.clone();
+    let running = system::start(config).await?;
+    let gateway = running.url(Service::Gateway);
+    if demo_data && carebook::demo::seed(&gateway, &zone).await? {
+        tracing::info!("seeded the demo clinic");
+    }
+    tracing::info!(%gateway, docs = %format!("{gateway}/docs"), "carebook is up");
+    let token = running.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+    running.wait().await
+}
+
+async fn serve(name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
+    let service = Service::parse(name).with_context(|| {
+        format!("unknown service `{name}` (expected gateway, patients, doctors or appointments)")
+    })?;
+    let app = system::service_app(service, data_dir).await?;
+    let listen = platform::config::var("CAREBOOK_LISTEN")
+        .unwrap_or_else(|| format!("0.0.0.0:{}", service.default_port()));
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%service, address = %listener.local_addr()?, "serving");
+    platform::server::serve(listener, app, shutdown_signal()).await?;
+    Ok(())
+}

@@ -54,6 +54,8 @@ impl Readiness {
 
 /// Wraps a service's API routes with the shared endpoints and middleware.
 pub fn service_app(service: &'static str, api: Router, readiness: Readiness) -> Router {
+    // Install the recorder before the first request is counted, not at the first scrape.
+    telemetry::prometheus();
     let request_id = REQUEST_ID;
     api.route("/health/live", get(live))
         .route("/health/ready", get(ready).with_state(readiness))

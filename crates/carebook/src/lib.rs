@@ -1,0 +1,24 @@
+//! Composition of the carebook services into one process (`up`) or one service (`serve`).
+
+pub mod demo;
+pub mod system;
+
+/// The merged OpenAPI document of every service, as the gateway serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("carebook")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Healthcare appointment scheduling: patients, doctors and their availability, \
+                     appointments. Every error is application/problem+json (RFC 9457).",
+                ))
+                .build(),
+        )
+        .build();
+    doc.merge(patients::openapi());
+    doc.merge(doctors::openapi());
+    doc.merge(appointments::openapi());
+    doc
+}

@@ -1,0 +1,313 @@
+//! `TestApp`: a whole carebook on random ports with fresh databases, and typed helpers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Once;
+
+use carebook::system::{self, RunningSystem, SystemConfig};
+use jiff::civil::{Date, Weekday};
+use jiff::{Timestamp, ToSpan};
+use platform::config::{ClinicConfig, Service};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                    super::$name(&app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
+                    super::$name(&app).await;
+                }
+            )*
+        }
+    };
+}
+
+/// The server PostgreSQL tests create their databases on (`CAREBOOK_TEST_POSTGRES_URL`).
+fn postgres_admin_url() -> String {
+    std::env::var("CAREBOOK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+pub struct TestApp {
+    pub gateway: String,
+    pub urls: HashMap<Service, String>,
+    pub http: reqwest::Client,
+    pub database_urls: HashMap<Service, String>,
+    running: RunningSystem,
+    postgres_databases: Vec<String>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// A response: status, headers and the JSON body (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn id(&self) -> i64 {
+        self.body["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no id in {} {}", self.status, self.body))
+    }
+
+    /// Asserts the status and that errors are problem+json.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        if status >= 400 {
+            let content_type = self.headers["content-type"].to_str().unwrap();
+            assert_eq!(content_type, "application/problem+json", "{}", self.body);
+            assert_eq!(self.body["status"].as_u64(), Some(u64::from(status)));
+        }
+        self
+    }
+
+    /// The `field`s of a validation problem, in order.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        static INIT: Once = Once::new();
+        INIT.call_once(|| {
+            sqlx::any::install_default_drivers();
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            if std::env::var("TEST_LOG").is_ok() {
+                platform::telemetry::init_logging(platform::telemetry::LogFormat::Pretty);
+            }
+        });
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut postgres_databases = Vec::new();
+        let mut database_urls = HashMap::new();
+        for service in Service::BACKENDS {
+            let url = match backend {
+                Backend::Sqlite => format!(
+                    "sqlite://{}",
+                    data_dir.path().join(format!("{service}.db")).display()
+                ),
+                Backend::Postgres => {
+                    let name = format!("carebook_test_{}_{service}", uuid::Uuid::new_v4().simple());
+                    create_postgres_database(&name).await;
+                    postgres_databases.push(name.clone());
+                    postgres_url(&name)
+                }
+            };
+            database_urls.insert(service, url);
+        }
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = SystemConfig {
+            data_dir: data_dir.path().to_owned(),
+            database_urls: database_urls.clone(),
+            clinic: ClinicConfig::default(),
+            addresses: [
+                Service::Gateway,
+                Service::Patients,
+                Service::Doctors,
+                Service::Appointments,
+            ]
+            .into_iter()
+            .map(|s| (s, loopback))
+            .collect(),
+        };
+        let running = system::start(config).await.expect("the system starts");
+        let urls = running
+            .addresses
+            .keys()
+            .map(|s| (*s, running.url(*s)))
+            .collect();
+        Self {
+            gateway: running.url(Service::Gateway),
+            urls,
+            http: reqwest::Client::new(),
+            database_urls,
+            running,
+            postgres_databases,
+            _data_dir: data_dir,
+        }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        self.request_to(&self.gateway, method, path, body).await
+    }
+
+    pub async fn request_to(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{base}{path}"));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.request(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Reply {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// Creates a doctor (working Mon–Fri 09:00–17:00 UTC by default) and returns its id.
+    pub async fn create_doctor(&self, n: u32) -> i64 {
+        self.post("/api/doctors", &doctor_body(n)).await.expect(201).id()
+    }
+
+    pub async fn create_patient(&self, n: u32) -> i64 {
+        self.post("/api/patients", &patient_body(n)).await.expect(201).id()
+    }
+
+    pub async fn book(&self, patient_id: i64, doctor_id: i64, start: &str) -> Reply {
+        self.post(
+            "/api/appointments",
+            &json!({"patientId": patient_id, "doctorId": doctor_id,
+                    "appointmentDate": start, "description": "check-up"}),
+        )
+        .await
+    }
+
+    /// Event types in a service's outbox, oldest first.
+    pub async fn outbox_types(&self, service: Service) -> Vec<String> {
+        let mut conn = sqlx::AnyConnection::connect(&self.database_urls[&service])
+            .await
+            .unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT event_type FROM outbox ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        rows.into_iter().map(|(t,)| t).collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.running.shutdown();
+        let databases = std::mem::take(&mut self.postgres_databases);
+        if databases.is_empty() {
+            return;
+        }
+        // Drop runs inside the test's runtime; clean up on a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut admin = sqlx::AnyConnection::connect(&postgres_admin_url()).await.unwrap();
+                for name in databases {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn create_postgres_database(name: &str) {
+    let admin_url = postgres_admin_url();
+    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|err| {
+        panic!("PostgreSQL is required for these tests ({admin_url}): {err}")
+    });
+    let sql = format!("CREATE DATABASE \"{name}\"");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+fn postgres_url(database: &str) -> String {
+    let admin = postgres_admin_url();
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+    format!("{base}/{database}")
+}
+
+async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn doctor_body(n: u32) -> Value {
+    json!({
+        "name": format!("Dr. Test {n}"),
+        "email": format!("doctor{n}@example.org"),
+        "phone": format!("+44 20 7946 {:04}", 1000 + n),
+        "speciality": "General Practice",
+    })
+}
+
+pub fn patient_body(n: u32) -> Value {
+    json!({
+        "name": format!("Patient {n}"),
+        "email": format!("patient{n}@example.org"),
+        "phone": format!("+44 20 7946 {:04}", 5000 + n),
+        "dob": "1980-01-15",
+        "address": "1 Test Street",
+    })
+}
+
+/// A Monday at least a week ahead (bookable under the default schedule).
+pub fn next_monday() -> Date {
+    let mut day = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date() + 7.days();
+    while day.weekday() != Weekday::Monday {
+        day = day.tomorrow().unwrap();
+    }
+    day
+}
+
+/// `next_monday()` at `HH:MM` UTC, as the API takes it.
+pub fn monday_at(time: &str) -> String {
+    format!("{}T{time}:00Z", next_monday())
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real services on random ports, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod helpers;
+
+mod appointments;
+mod concurrency;
+mod gateway;
+mod patients;

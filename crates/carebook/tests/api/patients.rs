@@ -1,0 +1,111 @@
+use serde_json::json;
+
+use crate::helpers::{TestApp, monday_at, patient_body};
+
+async fn registers_a_patient_with_a_normalized_phone(app: &TestApp) {
+    let created = app.post("/api/patients", &patient_body(1)).await.expect(201);
+    assert_eq!(created.body["phone"], "+442079465001");
+    assert_eq!(created.body["email"], "patient1@example.org");
+    assert!(created.body["registrationDate"].as_str().unwrap().ends_with('Z'));
+
+    let fetched = app.get(&format!("/api/patients/{}", created.id())).await.expect(200);
+    assert_eq!(fetched.body, created.body);
+}
+
+async fn refuses_invalid_patients_naming_every_field(app: &TestApp) {
+    let cases = [
+        (
+            json!({"name": " ", "email": "x", "phone": "12", "dob": "2999-01-01", "address": ""}),
+            vec!["name", "email", "phone", "dob", "address"],
+        ),
+        (
+            json!({"name": "A", "email": "a@example.org", "phone": "+44 20 7946 0001",
+                   "dob": "15/01/1980", "address": "x"}),
+            vec!["dob"],
+        ),
+        (json!({"name": "A", "email": "a@example.org"}), vec!["phone"]),
+        (json!({"name": 5, "email": "a@example.org"}), vec!["name"]),
+    ];
+    for (body, fields) in cases {
+        let reply = app.post("/api/patients", &body).await.expect(400);
+        assert_eq!(reply.error_fields(), fields, "{body}");
+    }
+    let malformed = app
+        .http
+        .post(format!("{}/api/patients", app.gateway))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let list = app.get("/api/patients").await.expect(200);
+    assert_eq!(list.body["total"], 0, "bad input changed nothing");
+}
+
+async fn refuses_a_duplicate_email_case_insensitively(app: &TestApp) {
+    app.create_patient(1).await;
+    let mut again = patient_body(2);
+    again["email"] = json!("PATIENT1@example.org");
+    app.post("/api/patients", &again).await.expect(409);
+}
+
+async fn updates_a_patient_fully(app: &TestApp) {
+    let id = app.create_patient(1).await;
+    let mut changed = patient_body(1);
+    changed["address"] = json!("2 New Road");
+    changed["medicalHistory"] = json!("asthma");
+    let updated = app.put(&format!("/api/patients/{id}"), &changed).await.expect(200);
+    assert_eq!(updated.body["address"], "2 New Road");
+    assert_eq!(updated.body["medicalHistory"], "asthma");
+    app.put("/api/patients/999999", &changed).await.expect(404);
+    app.put(&format!("/api/patients/{id}"), &json!({"name": ""})).await.expect(400);
+
+    let other = app.create_patient(2).await;
+    let mut steal = patient_body(2);
+    steal["email"] = json!("patient1@example.org");
+    app.put(&format!("/api/patients/{other}"), &steal).await.expect(409);
+}
+
+async fn lists_and_searches_patients(app: &TestApp) {
+    for n in 1..=3 {
+        app.create_patient(n).await;
+    }
+    let all = app.get("/api/patients?size=2").await.expect(200);
+    assert_eq!(all.body["total"], 3);
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 2);
+    let second = app.get("/api/patients?size=2&page=1").await.expect(200);
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+
+    let found = app.get("/api/patients?q=PATIENT%202").await.expect(200);
+    assert_eq!(found.body["total"], 1);
+    let wildcard = app.get("/api/patients?q=%25").await.expect(200);
+    assert_eq!(wildcard.body["total"], 0, "LIKE wildcards are literal");
+    app.get("/api/patients?size=101").await.expect(400);
+    app.get("/api/patients/abc").await.expect(400);
+    app.get("/api/patients/424242").await.expect(404);
+}
+
+async fn books_through_the_patient_service(app: &TestApp) {
+    let doctor = app.create_doctor(1).await;
+    let patient = app.create_patient(1).await;
+    let body = json!({"patientId": patient, "doctorId": doctor, "date": monday_at("10:00")});
+    let booked = app.post("/api/patients/appointments", &body).await.expect(201);
+    assert_eq!(booked.body["status"], "REQUESTED");
+    assert_eq!(booked.body["patientId"], patient);
+
+    let unknown = json!({"patientId": 999, "doctorId": doctor, "date": monday_at("11:00")});
+    let reply = app.post("/api/patients/appointments", &unknown).await.expect(422);
+    assert_eq!(reply.error_fields(), ["patientId"]);
+    let taken = app.post("/api/patients/appointments", &body).await.expect(409);
+    assert!(taken.body["detail"].as_str().unwrap().contains("already"));
+}
+
+on_both_backends!(
+    registers_a_patient_with_a_normalized_phone,
+    refuses_invalid_patients_naming_every_field,
+    refuses_a_duplicate_email_case_insensitively,
+    updates_a_patient_fully,
+    lists_and_searches_patients,
+    books_through_the_patient_service,
+);

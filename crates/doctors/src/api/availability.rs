@@ -1,0 +1,31 @@
+use axum::extract::{Path, Query, State};
+use contracts::doctors::{Availability, AvailabilityQuery};
+use platform::Result;
+use platform::docs::{BadQuery, NotFound};
+
+use super::doctor_not_found;
+use crate::AppState;
+use crate::domain::availability::{VisitRequest, assess};
+
+/// Whether a doctor can be booked from `start` for `durationMinutes` (default: the doctor's
+/// slot length): within one block of working hours, not on time off, taking bookings at all.
+/// Existing appointments are not considered; the appointment service checks those.
+#[utoipa::path(get, path = "/api/doctors/{id}/availability", tag = "doctors",
+    params(("id" = i64, Path, description = "Doctor id"), AvailabilityQuery),
+    responses((status = 200, body = Availability), BadQuery, NotFound))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(query): Query<AvailabilityQuery>,
+) -> Result<axum::Json<Availability>> {
+    let visit = VisitRequest::parse(&query, &state.clinic.timezone)?;
+    let doctor = state
+        .store
+        .find(id)
+        .await?
+        .ok_or_else(|| doctor_not_found(id))?;
+    let interval = visit.interval(doctor.slot_minutes);
+    let calendar = state.calendar_of(&doctor).await?;
+    let time_off = state.store.time_off_during(id, interval).await?;
+    Ok(axum::Json(assess(&doctor, &calendar, interval, &time_off)))
+}

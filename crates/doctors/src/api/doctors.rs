@@ -1,0 +1,106 @@
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use contracts::doctors::{Doctor, DoctorFilter, DoctorInput};
+use platform::Result;
+use platform::docs::{BadQuery, BadRequest, Conflict, NotFound};
+use platform::extract::Json;
+use platform::page::{Page, PageParams};
+use platform::validation::Violations;
+
+use super::doctor_not_found;
+use crate::AppState;
+use crate::domain::doctor::DoctorDetails;
+use crate::store::DoctorQuery;
+
+/// Register a doctor.
+#[utoipa::path(post, path = "/api/doctors", tag = "doctors",
+    request_body = DoctorInput,
+    responses((status = 201, body = Doctor), BadRequest, Conflict))]
+pub async fn create(
+    State(state): State<AppState>,
+    Json(input): Json<DoctorInput>,
+) -> Result<(StatusCode, axum::Json<Doctor>)> {
+    let details = DoctorDetails::parse(input)?;
+    let doctor = state.store.insert(&details).await?;
+    tracing::info!(doctor_id = doctor.id, "doctor registered");
+    Ok((StatusCode::CREATED, axum::Json(doctor)))
+}
+
+/// A doctor's profile.
+#[utoipa::path(get, path = "/api/doctors/{id}", tag = "doctors",
+    params(("id" = i64, Path, description = "Doctor id")),
+    responses((status = 200, body = Doctor), BadQuery, NotFound))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<Doctor>> {
+    state
+        .store
+        .find(id)
+        .await?
+        .map(axum::Json)
+        .ok_or_else(|| doctor_not_found(id))
+}
+
+/// Replace a doctor's editable fields; absent optional fields take their defaults.
+#[utoipa::path(put, path = "/api/doctors/{id}", tag = "doctors",
+    params(("id" = i64, Path, description = "Doctor id")),
+    request_body = DoctorInput,
+    responses((status = 200, body = Doctor), BadRequest, NotFound, Conflict))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(input): Json<DoctorInput>,
+) -> Result<axum::Json<Doctor>> {
+    let details = DoctorDetails::parse(input)?;
+    let doctor = state
+        .store
+        .update(id, &details)
+        .await?
+        .ok_or_else(|| doctor_not_found(id))?;
+    tracing::info!(doctor_id = id, "doctor updated");
+    Ok(axum::Json(doctor))
+}
+
+/// Doctors, optionally by speciality, by whether they take bookings, or by a search term.
+#[utoipa::path(get, path = "/api/doctors", tag = "doctors",
+    params(DoctorFilter, PageParams),
+    responses((status = 200, body = Page<Doctor>), BadQuery))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(filter): Query<DoctorFilter>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<Page<Doctor>>> {
+    let page = page.validate()?;
+    let mut v = Violations::default();
+    let speciality = v.check("speciality", search_term(filter.speciality.as_deref()));
+    let q = v.check("q", search_term(filter.q.as_deref()));
+    let (speciality, q) = v.finish(speciality.zip(q))?;
+    let query = DoctorQuery {
+        speciality,
+        available: filter.available,
+        q,
+    };
+    let (items, total) = state.store.list(&query, page).await?;
+    Ok(axum::Json(Page::new(items, page, total)))
+}
+
+/// A blank term filters nothing; a long one is refused.
+fn search_term(raw: Option<&str>) -> Result<Option<&str>, String> {
+    match raw.map(str::trim).filter(|term| !term.is_empty()) {
+        Some(term) if term.chars().count() > 200 => {
+            Err("must be at most 200 characters".to_owned())
+        }
+        term => Ok(term),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_term;
+
+    #[test]
+    fn blank_terms_filter_nothing_and_long_ones_are_refused() {
+        assert_eq!(search_term(None), Ok(None));
+        assert_eq!(search_term(Some("  ")), Ok(None));
+        assert_eq!(search_term(Some(" Cardiology ")), Ok(Some("Cardiology")));
+        assert!(search_term(Some(&"x".repeat(201))).is_err());
+    }
+}
