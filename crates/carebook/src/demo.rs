@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 /// Returns whether anything was written.
 pub async fn seed(gateway: &str, zone: &TimeZone) -> anyhow::Result<bool> {
     let http = reqwest::Client::new();
-    let api = Api { http: &http, base: gateway };
+    let api = Api {
+        http: &http,
+        base: gateway,
+    };
     let existing = api.get("/api/doctors?size=1").await?;
     if existing["total"].as_i64().unwrap_or(0) > 0 {
         return Ok(false);
@@ -20,7 +23,8 @@ pub async fn seed(gateway: &str, zone: &TimeZone) -> anyhow::Result<bool> {
     for (doctor, schedule) in demo_doctors() {
         let created = api.post("/api/doctors", &doctor).await?;
         let id = created["id"].as_i64().context("doctor id")?;
-        api.put(&format!("/api/doctors/{id}/schedule"), &schedule).await?;
+        api.put(&format!("/api/doctors/{id}/schedule"), &schedule)
+            .await?;
         doctors.push(id);
     }
     let mut patients = Vec::new();
@@ -40,8 +44,11 @@ pub async fn seed(gateway: &str, zone: &TimeZone) -> anyhow::Result<bool> {
         let appointment = api.post("/api/appointments", &booking).await?;
         if i == 0 {
             let id = appointment["id"].as_i64().context("appointment id")?;
-            api.post("/api/doctors/appointments/approve", &json!({"appointmentId": id}))
-                .await?;
+            api.post(
+                "/api/doctors/appointments/approve",
+                &json!({"appointmentId": id}),
+            )
+            .await?;
         }
     }
     Ok(true)
@@ -85,11 +92,36 @@ fn demo_doctors() -> Vec<(Value, Value)> {
 
 fn demo_patients() -> Vec<Value> {
     [
-        ("Ada Lovelace", "ada@carebook.example", "+44 20 7946 0958", "1985-12-10"),
-        ("Alan Turing", "alan@carebook.example", "+44 20 7946 0959", "1972-06-23"),
-        ("Grace Hopper", "grace@carebook.example", "+44 20 7946 0960", "1990-12-09"),
-        ("Katherine Johnson", "katherine@carebook.example", "+44 20 7946 0961", "1968-08-26"),
-        ("Edsger Dijkstra", "edsger@carebook.example", "+44 20 7946 0962", "1979-05-11"),
+        (
+            "Ada Lovelace",
+            "ada@carebook.example",
+            "+44 20 7946 0958",
+            "1985-12-10",
+        ),
+        (
+            "Alan Turing",
+            "alan@carebook.example",
+            "+44 20 7946 0959",
+            "1972-06-23",
+        ),
+        (
+            "Grace Hopper",
+            "grace@carebook.example",
+            "+44 20 7946 0960",
+            "1990-12-09",
+        ),
+        (
+            "Katherine Johnson",
+            "katherine@carebook.example",
+            "+44 20 7946 0961",
+            "1968-08-26",
+        ),
+        (
+            "Edsger Dijkstra",
+            "edsger@carebook.example",
+            "+44 20 7946 0962",
+            "1979-05-11",
+        ),
     ]
     .into_iter()
     .map(|(name, email, phone, dob)| {
@@ -120,12 +152,22 @@ impl Api<'_> {
     }
 
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let response = self.http.post(format!("{}{path}", self.base)).json(body).send().await?;
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await?;
         read(path, response).await
     }
 
     async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let response = self.http.put(format!("{}{path}", self.base)).json(body).send().await?;
+        let response = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await?;
         read(path, response).await
     }
 }
@@ -133,6 +175,9 @@ impl Api<'_> {
 async fn read(path: &str, response: reqwest::Response) -> anyhow::Result<Value> {
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    anyhow::ensure!(status.is_success(), "seeding {path} answered {status}: {body}");
+    anyhow::ensure!(
+        status.is_success(),
+        "seeding {path} answered {status}: {body}"
+    );
     Ok(body)
 }

@@ -14,7 +14,12 @@ use platform::telemetry::{LogFormat, init_logging};
 #[command(version, about = "carebook: healthcare appointment scheduling")]
 struct Cli {
     /// Where the embedded mode keeps its SQLite files.
-    #[arg(long, global = true, env = "CAREBOOK_DATA_DIR", default_value = "carebook-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "CAREBOOK_DATA_DIR",
+        default_value = "carebook-data"
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -42,7 +47,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Up { no_demo_data: false });
+    let command = cli.command.unwrap_or(Command::Up {
+        no_demo_data: false,
+    });
     let default_format = match command {
         Command::Serve { .. } => LogFormat::Json,
         _ => LogFormat::Pretty,

@@ -31,7 +31,9 @@ impl SystemConfig {
             .map(|s| (*s, SocketAddr::from(([127, 0, 0, 1], s.default_port()))))
             .collect();
         if let Some(listen) = platform::config::var("CAREBOOK_LISTEN") {
-            let addr = listen.parse().context("CAREBOOK_LISTEN is not an address")?;
+            let addr = listen
+                .parse()
+                .context("CAREBOOK_LISTEN is not an address")?;
             addresses.insert(Service::Gateway, addr);
         }
         let database_urls = Service::BACKENDS
@@ -69,7 +71,9 @@ impl RunningSystem {
     /// Completes when every server stopped (after `shutdown`) or one failed.
     pub async fn wait(mut self) -> anyhow::Result<()> {
         while let Some(joined) = self.tasks.join_next().await {
-            joined.context("server task panicked")?.context("server failed")?;
+            joined
+                .context("server task panicked")?
+                .context("server failed")?;
         }
         Ok(())
     }
@@ -152,9 +156,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
     for (service, app) in apps {
-        let listener = listeners
-            .remove(&service)
-            .context("listener bound above")?;
+        let listener = listeners.remove(&service).context("listener bound above")?;
         tasks.spawn(platform::server::serve(
             listener,
             app,

@@ -13,12 +13,19 @@ async fn fifty_concurrent_bookings_of_one_slot_yield_one_appointment(app: &TestA
         patients.push(app.create_patient(n).await);
     }
     let start = monday_at("09:00");
-    let attempts = patients.iter().map(|patient| app.book(*patient, doctor, &start));
+    let attempts = patients
+        .iter()
+        .map(|patient| app.book(*patient, doctor, &start));
     let replies = join_all(attempts).await;
 
     let created = replies.iter().filter(|r| r.status == 201).count();
     let conflicts = replies.iter().filter(|r| r.status == 409).count();
-    assert_eq!((created, conflicts), (1, 49), "statuses: {:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        (created, conflicts),
+        (1, 49),
+        "statuses: {:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
 
     let active = app
         .get(&format!("/api/appointments?doctorId={doctor}&size=100"))
@@ -41,7 +48,10 @@ async fn overlapping_but_unequal_intervals_are_refused(app: &TestApp) {
     for (start, minutes) in [("10:30", 60), ("09:45", 30), ("09:30", 120), ("10:15", 15)] {
         let overlapping = json!({"patientId": b, "doctorId": doctor,
                                  "appointmentDate": monday_at(start), "durationMinutes": minutes});
-        let reply = app.post("/api/appointments", &overlapping).await.expect(409);
+        let reply = app
+            .post("/api/appointments", &overlapping)
+            .await
+            .expect(409);
         assert!(reply.body["detail"].as_str().unwrap().contains("doctor"));
     }
     // The same patient cannot be with another doctor at an overlapping time either.
@@ -64,10 +74,18 @@ async fn concurrent_reschedules_onto_one_time_leave_one_winner(app: &TestApp) {
         ids.push(app.book(patient, doctor, &start).await.expect(201).id());
     }
     let target = json!({"appointmentDate": monday_at("16:30")});
-    let paths: Vec<String> = ids.iter().map(|id| format!("/api/appointments/{id}")).collect();
+    let paths: Vec<String> = ids
+        .iter()
+        .map(|id| format!("/api/appointments/{id}"))
+        .collect();
     let replies = join_all(paths.iter().map(|path| app.put(path, &target))).await;
     let moved = replies.iter().filter(|r| r.status == 200).count();
-    assert_eq!(moved, 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        moved,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert!(replies.iter().all(|r| r.status == 200 || r.status == 409));
 }
 

@@ -5,7 +5,12 @@ use serde_json::json;
 use crate::helpers::TestApp;
 
 async fn every_response_carries_a_request_id(app: &TestApp) {
-    let fresh = app.http.get(format!("{}/api/patients", app.gateway)).send().await.unwrap();
+    let fresh = app
+        .http
+        .get(format!("{}/api/patients", app.gateway))
+        .send()
+        .await
+        .unwrap();
     assert!(fresh.headers().contains_key("x-request-id"));
     let echoed = app
         .http
@@ -22,7 +27,9 @@ async fn every_response_carries_a_request_id(app: &TestApp) {
 async fn unknown_routes_and_methods_are_problems(app: &TestApp) {
     app.get("/api/unknown").await.expect(404);
     app.get("/nope").await.expect(404);
-    app.request(Method::PATCH, "/api/patients", Some(&json!({}))).await.expect(405);
+    app.request(Method::PATCH, "/api/patients", Some(&json!({})))
+        .await
+        .expect(405);
 }
 
 async fn oversize_bodies_are_refused(app: &TestApp) {
@@ -36,7 +43,8 @@ async fn services_answer_health_and_metrics(app: &TestApp) {
             let reply = app.request_to(base, Method::GET, path, None).await;
             assert_eq!(reply.status, 200, "{service} {path}");
         }
-        app.request_to(base, Method::GET, "/api/doctors", None).await;
+        app.request_to(base, Method::GET, "/api/doctors", None)
+            .await;
         let metrics = app
             .http
             .get(format!("{base}/metrics"))
@@ -47,11 +55,16 @@ async fn services_answer_health_and_metrics(app: &TestApp) {
             .await
             .unwrap();
         assert!(metrics.contains("http_requests_total"), "{service}");
-        assert!(metrics.contains("http_request_duration_seconds_bucket"), "{service}");
+        assert!(
+            metrics.contains("http_request_duration_seconds_bucket"),
+            "{service}"
+        );
     }
     // Each service also serves its own paths directly.
     let doctors = &app.urls[&Service::Doctors];
-    app.request_to(doctors, Method::GET, "/api/doctors", None).await.expect(200);
+    app.request_to(doctors, Method::GET, "/api/doctors", None)
+        .await
+        .expect(200);
 }
 
 async fn documents_every_api_path(app: &TestApp) {
@@ -75,7 +88,12 @@ async fn documents_every_api_path(app: &TestApp) {
     ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }
-    let docs = app.http.get(format!("{}/docs/", app.gateway)).send().await.unwrap();
+    let docs = app
+        .http
+        .get(format!("{}/docs/", app.gateway))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
 }

@@ -76,7 +76,12 @@ impl Reply {
     /// Asserts the status and that errors are problem+json.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.body
+        );
         if status >= 400 {
             let content_type = self.headers["content-type"].to_str().unwrap();
             assert_eq!(content_type, "application/problem+json", "{}", self.body);
@@ -195,11 +200,17 @@ impl TestApp {
 
     /// Creates a doctor (working Mon–Fri 09:00–17:00 UTC by default) and returns its id.
     pub async fn create_doctor(&self, n: u32) -> i64 {
-        self.post("/api/doctors", &doctor_body(n)).await.expect(201).id()
+        self.post("/api/doctors", &doctor_body(n))
+            .await
+            .expect(201)
+            .id()
     }
 
     pub async fn create_patient(&self, n: u32) -> i64 {
-        self.post("/api/patients", &patient_body(n)).await.expect(201).id()
+        self.post("/api/patients", &patient_body(n))
+            .await
+            .expect(201)
+            .id()
     }
 
     pub async fn book(&self, patient_id: i64, doctor_id: i64, start: &str) -> Reply {
@@ -238,10 +249,14 @@ impl Drop for TestApp {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                let mut admin = sqlx::AnyConnection::connect(&postgres_admin_url()).await.unwrap();
+                let mut admin = sqlx::AnyConnection::connect(&postgres_admin_url())
+                    .await
+                    .unwrap();
                 for name in databases {
                     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut admin)
+                        .await;
                 }
             });
         })
@@ -251,9 +266,11 @@ impl Drop for TestApp {
 
 async fn create_postgres_database(name: &str) {
     let admin_url = postgres_admin_url();
-    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|err| {
-        panic!("PostgreSQL is required for these tests ({admin_url}): {err}")
-    });
+    let mut admin = sqlx::AnyConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|err| {
+            panic!("PostgreSQL is required for these tests ({admin_url}): {err}")
+        });
     let sql = format!("CREATE DATABASE \"{name}\"");
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(&mut admin)
@@ -263,7 +280,9 @@ async fn create_postgres_database(name: &str) {
 
 fn postgres_url(database: &str) -> String {
     let admin = postgres_admin_url();
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
     format!("{base}/{database}")
 }
 

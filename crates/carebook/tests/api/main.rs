@@ -6,5 +6,6 @@ mod helpers;
 
 mod appointments;
 mod concurrency;
+mod doctors;
 mod gateway;
 mod patients;

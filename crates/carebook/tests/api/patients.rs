@@ -3,12 +3,23 @@ use serde_json::json;
 use crate::helpers::{TestApp, monday_at, patient_body};
 
 async fn registers_a_patient_with_a_normalized_phone(app: &TestApp) {
-    let created = app.post("/api/patients", &patient_body(1)).await.expect(201);
+    let created = app
+        .post("/api/patients", &patient_body(1))
+        .await
+        .expect(201);
     assert_eq!(created.body["phone"], "+442079465001");
     assert_eq!(created.body["email"], "patient1@example.org");
-    assert!(created.body["registrationDate"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        created.body["registrationDate"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
 
-    let fetched = app.get(&format!("/api/patients/{}", created.id())).await.expect(200);
+    let fetched = app
+        .get(&format!("/api/patients/{}", created.id()))
+        .await
+        .expect(200);
     assert_eq!(fetched.body, created.body);
 }
 
@@ -23,7 +34,10 @@ async fn refuses_invalid_patients_naming_every_field(app: &TestApp) {
                    "dob": "15/01/1980", "address": "x"}),
             vec!["dob"],
         ),
-        (json!({"name": "A", "email": "a@example.org"}), vec!["phone"]),
+        (
+            json!({"name": "A", "email": "a@example.org"}),
+            vec!["phone"],
+        ),
         (json!({"name": 5, "email": "a@example.org"}), vec!["name"]),
     ];
     for (body, fields) in cases {
@@ -55,16 +69,23 @@ async fn updates_a_patient_fully(app: &TestApp) {
     let mut changed = patient_body(1);
     changed["address"] = json!("2 New Road");
     changed["medicalHistory"] = json!("asthma");
-    let updated = app.put(&format!("/api/patients/{id}"), &changed).await.expect(200);
+    let updated = app
+        .put(&format!("/api/patients/{id}"), &changed)
+        .await
+        .expect(200);
     assert_eq!(updated.body["address"], "2 New Road");
     assert_eq!(updated.body["medicalHistory"], "asthma");
     app.put("/api/patients/999999", &changed).await.expect(404);
-    app.put(&format!("/api/patients/{id}"), &json!({"name": ""})).await.expect(400);
+    app.put(&format!("/api/patients/{id}"), &json!({"name": ""}))
+        .await
+        .expect(400);
 
     let other = app.create_patient(2).await;
     let mut steal = patient_body(2);
     steal["email"] = json!("patient1@example.org");
-    app.put(&format!("/api/patients/{other}"), &steal).await.expect(409);
+    app.put(&format!("/api/patients/{other}"), &steal)
+        .await
+        .expect(409);
 }
 
 async fn lists_and_searches_patients(app: &TestApp) {
@@ -90,14 +111,23 @@ async fn books_through_the_patient_service(app: &TestApp) {
     let doctor = app.create_doctor(1).await;
     let patient = app.create_patient(1).await;
     let body = json!({"patientId": patient, "doctorId": doctor, "date": monday_at("10:00")});
-    let booked = app.post("/api/patients/appointments", &body).await.expect(201);
+    let booked = app
+        .post("/api/patients/appointments", &body)
+        .await
+        .expect(201);
     assert_eq!(booked.body["status"], "REQUESTED");
     assert_eq!(booked.body["patientId"], patient);
 
     let unknown = json!({"patientId": 999, "doctorId": doctor, "date": monday_at("11:00")});
-    let reply = app.post("/api/patients/appointments", &unknown).await.expect(422);
+    let reply = app
+        .post("/api/patients/appointments", &unknown)
+        .await
+        .expect(422);
     assert_eq!(reply.error_fields(), ["patientId"]);
-    let taken = app.post("/api/patients/appointments", &body).await.expect(409);
+    let taken = app
+        .post("/api/patients/appointments", &body)
+        .await
+        .expect(409);
     assert!(taken.body["detail"].as_str().unwrap().contains("already"));
 }
 
