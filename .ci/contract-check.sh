@@ -28,4 +28,12 @@ curl -fs http://127.0.0.1:8080/health/ready >/dev/null || { cat "$log_file"; exi
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-40}" \
   --seed 20261121 \
   --workers 2 \
-  --suppress-health-check all
+  --suppress-health-check all \
+  --report-dir "$data_dir/schemathesis"
+
+# Graceful shutdown: SIGTERM stops every server and the process exits cleanly.
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" -eq 0 ] || { cat "$log_file"; echo "carebook exited with $status on SIGTERM" >&2; exit 1; }
+echo "carebook stopped cleanly on SIGTERM"

@@ -16,7 +16,7 @@ use contracts::appointments::Appointment;
 use contracts::clients::{DoctorsClient, PatientsClient};
 use platform::ApiError;
 use platform::client::ServiceClient;
-use platform::config::{ClinicConfig, Service};
+use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
 use platform::server::{Readiness, service_app};
 
@@ -30,7 +30,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub patients_urls: Vec<String>,
     pub doctors_urls: Vec<String>,
     pub clinic: ClinicConfig,
@@ -68,7 +68,7 @@ fn not_found(id: i64) -> ApiError {
 
 /// Connects, migrates, and returns the service's whole HTTP app.
 pub async fn app(config: Config) -> anyhow::Result<Router> {
-    let db = Db::open(&config.database_url, &MIGRATIONS).await?;
+    let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
     let patients = ServiceClient::new(
         Service::Patients.name(),
         config.patients_urls,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use platform::config::{ClinicConfig, Service};
+use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +38,7 @@ impl SystemConfig {
         }
         let database_urls = Service::BACKENDS
             .iter()
-            .map(|s| (*s, s.database_url(&data_dir)))
+            .map(|s| (*s, s.database_url(&data_dir).as_str().to_owned()))
             .collect();
         Ok(Self {
             data_dir,
@@ -103,12 +103,9 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         listeners.insert(service, listener);
     }
     let url = |s: Service| vec![format!("http://{}", addresses[&s])];
-    let db = |s: Service| {
-        config
-            .database_urls
-            .get(&s)
-            .cloned()
-            .unwrap_or_else(|| s.database_url(&config.data_dir))
+    let db = |s: Service| match config.database_urls.get(&s) {
+        Some(url) => DatabaseUrl::from(url.clone()),
+        None => s.database_url(&config.data_dir),
     };
     let timeout = Duration::from_secs(5);
     let apps: [(Service, Router); 4] = [
@@ -190,7 +187,7 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         (Service::Doctors, &doctors::MIGRATIONS),
         (Service::Appointments, &appointments::MIGRATIONS),
     ] {
-        let db = platform::db::Db::open(&service.database_url(&data_dir), migrations)
+        let db = platform::db::Db::open(service.database_url(&data_dir).as_str(), migrations)
             .await
             .with_context(|| format!("migrating the {service} database"))?;
         db.close().await;

@@ -13,7 +13,7 @@ use contracts::clients::AppointmentsClient;
 use contracts::doctors::Doctor;
 use jiff::tz::TimeZone;
 use platform::client::ServiceClient;
-use platform::config::{ClinicConfig, Service};
+use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
 use platform::server::{Readiness, service_app};
 use platform::time::parse_zone;
@@ -29,7 +29,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub appointments_urls: Vec<String>,
     pub clinic: ClinicConfig,
     pub call_timeout: Duration,
@@ -80,7 +80,7 @@ impl AppState {
 
 /// Connects, migrates, and returns the service's whole HTTP app.
 pub async fn app(config: Config) -> anyhow::Result<Router> {
-    let db = Db::open(&config.database_url, &MIGRATIONS).await?;
+    let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
     let appointments = ServiceClient::new(
         Service::Appointments.name(),
         config.appointments_urls,

@@ -12,7 +12,7 @@ use contracts::clients::AppointmentsClient;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use platform::client::ServiceClient;
-use platform::config::{ClinicConfig, Service};
+use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
 use platform::server::{Readiness, service_app};
 
@@ -25,7 +25,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub appointments_urls: Vec<String>,
     pub clinic: ClinicConfig,
     pub call_timeout: Duration,
@@ -60,7 +60,7 @@ impl AppState {
 
 /// Connects, migrates, and returns the service's whole HTTP app.
 pub async fn app(config: Config) -> anyhow::Result<Router> {
-    let db = Db::open(&config.database_url, &MIGRATIONS).await?;
+    let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
     let appointments = ServiceClient::new(
         Service::Appointments.name(),
         config.appointments_urls,

@@ -54,13 +54,11 @@ impl Service {
     }
 
     /// `CAREBOOK_<SERVICE>_DATABASE_URL`, else a SQLite file in the data directory.
-    pub fn database_url(self, data_dir: &Path) -> String {
-        var(&self.env_key("DATABASE_URL")).unwrap_or_else(|| {
-            format!(
-                "sqlite://{}",
-                data_dir.join(format!("{}.db", self.name())).display()
-            )
-        })
+    pub fn database_url(self, data_dir: &Path) -> DatabaseUrl {
+        DatabaseUrl(var(&self.env_key("DATABASE_URL")).unwrap_or_else(|| {
+            let file = data_dir.join(format!("{}.db", self.name()));
+            format!("sqlite://{}", file.display())
+        }))
     }
 
     /// `CAREBOOK_<SERVICE>_URL` (comma-separated instances), else its default local port.
@@ -79,6 +77,32 @@ impl Service {
 impl fmt::Display for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A database URL; its `Debug` hides credentials so configs can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `scheme://user:password@host/db` → `scheme://***@host/db`
+        match (self.0.split_once("://"), self.0.rsplit_once('@')) {
+            (Some((scheme, _)), Some((_, rest))) => write!(f, "\"{scheme}://***@{rest}\""),
+            _ => write!(f, "{:?}", self.0),
+        }
     }
 }
 
@@ -160,4 +184,17 @@ pub fn unknown_vars() -> Vec<String> {
                 .any(|s| *k == s.env_key("URL") || *k == s.env_key("DATABASE_URL"))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn database_url_debug_hides_credentials() {
+        let url = DatabaseUrl::from("postgres://carebook:s3cret@db:5432/patients".to_owned());
+        assert_eq!(format!("{url:?}"), "\"postgres://***@db:5432/patients\"");
+        let file = DatabaseUrl::from("sqlite://data/patients.db".to_owned());
+        assert_eq!(format!("{file:?}"), "\"sqlite://data/patients.db\"");
+    }
 }

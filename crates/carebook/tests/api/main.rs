@@ -9,3 +9,4 @@ mod concurrency;
 mod doctors;
 mod gateway;
 mod patients;
+mod resilience;
