@@ -104,16 +104,21 @@ impl Reply {
     }
 }
 
+/// Process-wide set-up every test needs once.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        sqlx::any::install_default_drivers();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if std::env::var("TEST_LOG").is_ok() {
+            platform::telemetry::init_logging(platform::telemetry::LogFormat::Pretty);
+        }
+    });
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
-        static INIT: Once = Once::new();
-        INIT.call_once(|| {
-            sqlx::any::install_default_drivers();
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            if std::env::var("TEST_LOG").is_ok() {
-                platform::telemetry::init_logging(platform::telemetry::LogFormat::Pretty);
-            }
-        });
+        init();
         let data_dir = tempfile::tempdir().unwrap();
         let mut postgres_databases = Vec::new();
         let mut database_urls = HashMap::new();
@@ -238,33 +243,36 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.running.shutdown();
-        let databases = std::mem::take(&mut self.postgres_databases);
-        if databases.is_empty() {
-            return;
-        }
-        // Drop runs inside the test's runtime; clean up on a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut admin = sqlx::AnyConnection::connect(&postgres_admin_url())
-                    .await
-                    .unwrap();
-                for name in databases {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
+        drop_postgres_databases(std::mem::take(&mut self.postgres_databases));
     }
 }
 
-async fn create_postgres_database(name: &str) {
+/// Drops test databases. Called from `Drop` inside a test's runtime, so it uses its own.
+pub fn drop_postgres_databases(databases: Vec<String>) {
+    if databases.is_empty() {
+        return;
+    }
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut admin = sqlx::AnyConnection::connect(&postgres_admin_url())
+                .await
+                .unwrap();
+            for name in databases {
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut admin)
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
+pub async fn create_postgres_database(name: &str) {
     let admin_url = postgres_admin_url();
     let mut admin = sqlx::AnyConnection::connect(&admin_url)
         .await
@@ -278,7 +286,7 @@ async fn create_postgres_database(name: &str) {
         .unwrap();
 }
 
-fn postgres_url(database: &str) -> String {
+pub fn postgres_url(database: &str) -> String {
     let admin = postgres_admin_url();
     let base = admin
         .rsplit_once('/')

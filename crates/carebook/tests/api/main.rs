@@ -10,3 +10,4 @@ mod doctors;
 mod gateway;
 mod patients;
 mod resilience;
+mod schema;
