@@ -19,7 +19,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::db::Db;
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
@@ -80,7 +80,7 @@ pub fn service_app(service: &'static str, api: Router, readiness: Readiness) -> 
                         .unwrap_or_default();
                     // The path only: query strings may carry search terms (names).
                     tracing::info_span!("request", service, method = %req.method(), path = %req.uri().path(), request_id = %id)
-                }))
+                }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
