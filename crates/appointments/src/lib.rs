@@ -15,6 +15,7 @@ use axum::Router;
 use contracts::appointments::Appointment;
 use contracts::clients::{DoctorsClient, PatientsClient};
 use platform::ApiError;
+use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
@@ -33,6 +34,7 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub patients_urls: Vec<String>,
     pub doctors_urls: Vec<String>,
+    pub identity_urls: Vec<String>,
     pub clinic: ClinicConfig,
     pub call_timeout: Duration,
 }
@@ -43,6 +45,7 @@ impl Config {
             database_url: Service::Appointments.database_url(data_dir),
             patients_urls: Service::Patients.urls(),
             doctors_urls: Service::Doctors.urls(),
+            identity_urls: Service::Identity.urls(),
             clinic: ClinicConfig::from_env()?,
             call_timeout: Duration::from_secs(3),
         })
@@ -69,6 +72,7 @@ fn not_found(id: i64) -> ApiError {
 /// Connects, migrates, and returns the service's whole HTTP app.
 pub async fn app(config: Config) -> anyhow::Result<Router> {
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
+    let auth = Authenticator::for_identity(&config.identity_urls);
     let patients = ServiceClient::new(
         Service::Patients.name(),
         config.patients_urls,
@@ -89,6 +93,7 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
         Service::Appointments.name(),
         api.with_state(state),
         Readiness::database(db),
+        auth,
     ))
 }
 

@@ -14,6 +14,7 @@ mod upstream;
 use std::sync::Arc;
 
 use axum::Router;
+use platform::auth::Authenticator;
 use platform::config::Service;
 use platform::server::service_app;
 
@@ -24,14 +25,17 @@ use crate::upstream::Upstream;
 
 /// Which service owns which path prefix; a prefix covers itself and every path below it.
 /// Other paths are left to the platform's 404 fallback.
-const ROUTES: [(&str, Service); 3] = [
+const ROUTES: [(&str, Service); 5] = [
     ("/api/patients", Service::Patients),
     ("/api/doctors", Service::Doctors),
     ("/api/appointments", Service::Appointments),
+    ("/api/auth", Service::Identity),
+    ("/.well-known/jwks.json", Service::Identity),
 ];
 
 /// The gateway's whole application, with health, metrics, request ids and problem+json.
 pub fn router(config: GatewayConfig) -> Router {
+    let auth = Authenticator::for_identity(&config.instances(Service::Identity));
     let client = client::build(config.upstream_timeout);
     let proxy = Arc::new(Proxy {
         client: client.clone(),
@@ -56,6 +60,7 @@ pub fn router(config: GatewayConfig) -> Router {
         Service::Gateway.name(),
         api,
         health::readiness(client, upstreams),
+        auth,
     )
 }
 

@@ -11,6 +11,7 @@ use axum::Router;
 use contracts::clients::AppointmentsClient;
 use jiff::Timestamp;
 use jiff::civil::Date;
+use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
@@ -27,6 +28,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub appointments_urls: Vec<String>,
+    pub identity_urls: Vec<String>,
     pub clinic: ClinicConfig,
     pub call_timeout: Duration,
 }
@@ -36,6 +38,7 @@ impl Config {
         Ok(Self {
             database_url: Service::Patients.database_url(data_dir),
             appointments_urls: Service::Appointments.urls(),
+            identity_urls: Service::Identity.urls(),
             clinic: ClinicConfig::from_env()?,
             call_timeout: Duration::from_secs(5),
         })
@@ -61,6 +64,7 @@ impl AppState {
 /// Connects, migrates, and returns the service's whole HTTP app.
 pub async fn app(config: Config) -> anyhow::Result<Router> {
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
+    let auth = Authenticator::for_identity(&config.identity_urls);
     let appointments = ServiceClient::new(
         Service::Appointments.name(),
         config.appointments_urls,
@@ -76,6 +80,7 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
         Service::Patients.name(),
         api.with_state(state),
         Readiness::database(db),
+        auth,
     ))
 }
 

@@ -15,10 +15,16 @@ pub enum Service {
     Patients,
     Doctors,
     Appointments,
+    Identity,
 }
 
 impl Service {
-    pub const BACKENDS: [Service; 3] = [Service::Patients, Service::Doctors, Service::Appointments];
+    pub const BACKENDS: [Service; 4] = [
+        Service::Patients,
+        Service::Doctors,
+        Service::Appointments,
+        Service::Identity,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -26,6 +32,7 @@ impl Service {
             Self::Patients => "patients",
             Self::Doctors => "doctors",
             Self::Appointments => "appointments",
+            Self::Identity => "identity",
         }
     }
 
@@ -35,18 +42,14 @@ impl Service {
             Self::Patients => 8081,
             Self::Doctors => 8082,
             Self::Appointments => 8083,
+            Self::Identity => 8085,
         }
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        [
-            Self::Gateway,
-            Self::Patients,
-            Self::Doctors,
-            Self::Appointments,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
+        std::iter::once(Self::Gateway)
+            .chain(Self::BACKENDS)
+            .find(|s| s.name() == name)
     }
 
     fn env_key(self, suffix: &str) -> String {

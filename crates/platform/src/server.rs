@@ -21,6 +21,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::telemetry;
@@ -52,8 +53,14 @@ impl Readiness {
     }
 }
 
-/// Wraps a service's API routes with the shared endpoints and middleware.
-pub fn service_app(service: &'static str, api: Router, readiness: Readiness) -> Router {
+/// Wraps a service's API routes with the shared endpoints and middleware; every `/api` request
+/// is authenticated by `auth`.
+pub fn service_app(
+    service: &'static str,
+    api: Router,
+    readiness: Readiness,
+    auth: Authenticator,
+) -> Router {
     // Install the recorder before the first request is counted, not at the first scrape.
     telemetry::prometheus();
     let request_id = REQUEST_ID;
@@ -62,6 +69,9 @@ pub fn service_app(service: &'static str, api: Router, readiness: Readiness) -> 
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::NotFound("No such resource.".to_owned()) })
         .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(middleware::from_fn(move |req, next| {
+            auth.clone().authenticate(req, next)
+        }))
         .layer(middleware::from_fn(move |req, next| {
             telemetry::record_metrics(service, req, next)
         }))

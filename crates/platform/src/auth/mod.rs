@@ -1,0 +1,12 @@
+//! Who is calling: access tokens (JWTs signed by the identity service with Ed25519), checked
+//! again by every service, and the `Principal` handlers receive.
+
+mod claims;
+mod middleware;
+mod principal;
+mod verifier;
+
+pub use claims::{AUDIENCE, Claims, ISSUER, Role};
+pub use middleware::Authenticator;
+pub use principal::Principal;
+pub use verifier::TokenVerifier;
