@@ -6,6 +6,7 @@ mod api;
 mod booking;
 mod directory;
 mod domain;
+mod policy;
 mod store;
 
 use std::path::Path;
@@ -15,6 +16,7 @@ use axum::Router;
 use contracts::appointments::Appointment;
 use contracts::clients::{DoctorsClient, PatientsClient};
 use platform::ApiError;
+use platform::audit::AuditLog;
 use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
@@ -55,6 +57,7 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct AppState {
     store: AppointmentStore,
+    audit: AuditLog,
     directory: Directory,
     clinic: ClinicConfig,
 }
@@ -83,15 +86,18 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
         config.doctors_urls,
         config.call_timeout,
     )?;
+    let audit = AuditLog::new(db.clone(), Service::Appointments.name());
     let state = AppState {
         store: AppointmentStore::new(db.clone()),
+        audit: audit.clone(),
         directory: Directory::new(PatientsClient(patients), DoctorsClient(doctors)),
         clinic: config.clinic,
     };
     let (api, _) = api::routes().split_for_parts();
     Ok(service_app(
         Service::Appointments.name(),
-        api.with_state(state),
+        api.with_state(state)
+            .merge(platform::audit::api::router(audit)),
         Readiness::database(db),
         auth,
     ))

@@ -137,3 +137,11 @@ pub struct BusyQuery {
     pub from: String,
     pub to: String,
 }
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientIdsQuery {
+    /// The doctor (ADMIN only; a doctor always gets their own).
+    pub doctor_id: Option<i64>,
+}

@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 use platform::ApiError;
 use platform::client::{Forwarded, ServiceClient};
+use platform::page::Page;
 use reqwest::Method;
 
 use crate::appointments::{Appointment, DecisionBody, NewAppointment};
@@ -70,6 +71,24 @@ impl AppointmentsClient {
     ) -> Result<Appointment, ApiError> {
         let path = format!("/api/appointments/{id}/{verb}");
         self.0.send_json(Method::POST, &path, Some(body), fwd).await
+    }
+
+    /// Whether the calling doctor has (or had) an appointment with the patient; the
+    /// appointment service answers a doctor only about their own appointments.
+    pub async fn caller_has_patient(
+        &self,
+        patient_id: i64,
+        fwd: &Forwarded,
+    ) -> Result<bool, ApiError> {
+        let path = format!("/api/appointments?patientId={patient_id}&size=1");
+        let page: Option<Page<Appointment>> = self.0.get(&path, fwd).await?;
+        Ok(page.is_some_and(|page| page.total > 0))
+    }
+
+    /// Ids of the patients the calling doctor has (or had) appointments with.
+    pub async fn caller_patient_ids(&self, fwd: &Forwarded) -> Result<Vec<i64>, ApiError> {
+        let ids = self.0.get("/api/appointments/patient-ids", fwd).await?;
+        Ok(ids.unwrap_or_default())
     }
 
     /// Intervals during which a doctor's active appointments hold the time.

@@ -3,6 +3,7 @@
 
 mod api;
 mod domain;
+mod policy;
 mod store;
 
 use std::path::Path;

@@ -2,6 +2,7 @@
 
 mod api;
 mod domain;
+mod policy;
 mod store;
 
 use std::path::Path;
@@ -11,12 +12,14 @@ use axum::Router;
 use contracts::clients::AppointmentsClient;
 use jiff::Timestamp;
 use jiff::civil::Date;
+use platform::audit::AuditLog;
 use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
 use platform::server::{Readiness, service_app};
 
+use crate::policy::Policy;
 use crate::store::PatientStore;
 
 pub static MIGRATIONS: Migrations = Migrations {
@@ -48,6 +51,8 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct AppState {
     store: PatientStore,
+    policy: Policy,
+    audit: AuditLog,
     appointments: AppointmentsClient,
     clinic: ClinicConfig,
 }
@@ -70,15 +75,20 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
         config.appointments_urls,
         config.call_timeout,
     )?;
+    let appointments = AppointmentsClient(appointments);
+    let audit = AuditLog::new(db.clone(), Service::Patients.name());
     let state = AppState {
         store: PatientStore::new(db.clone()),
-        appointments: AppointmentsClient(appointments),
+        policy: Policy::new(appointments.clone()),
+        audit: audit.clone(),
+        appointments,
         clinic: config.clinic,
     };
     let (api, _) = api::routes().split_for_parts();
     Ok(service_app(
         Service::Patients.name(),
-        api.with_state(state),
+        api.with_state(state)
+            .merge(platform::audit::api::router(audit)),
         Readiness::database(db),
         auth,
     ))

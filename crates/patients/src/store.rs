@@ -8,8 +8,12 @@ use platform::db::{Db, contains_pattern, violated_constraint};
 use platform::outbox;
 use platform::page::PageRequest;
 use platform::time::{from_millis, to_millis};
+use sqlx::any::AnyArguments;
+use sqlx::error::BoxDynError;
+use sqlx::{Arguments, AssertSqlSafe};
 
 use crate::domain::PatientDetails;
+use crate::policy::{ListScope, MayRead, MayWrite};
 
 const SOURCE: &str = "patients";
 const EMAIL_UNIQUE: [&str; 2] = ["patients_email_unique", "patients.email"];
@@ -79,9 +83,10 @@ impl PatientStore {
     /// Replaces the editable fields; `None` when there is no such patient.
     pub async fn update(
         &self,
-        id: i64,
+        access: MayWrite,
         details: &PatientDetails,
     ) -> platform::Result<Option<Patient>> {
+        let id = access.patient_id();
         let mut tx = self.db.begin().await?;
         let row: Option<PatientRow> = sqlx::query_as(
             "UPDATE patients SET name = $1, email = $2, phone = $3, dob = $4, address = $5, \
@@ -108,46 +113,78 @@ impl PatientStore {
         Ok(Some(row.into_patient()))
     }
 
-    pub async fn find(&self, id: i64) -> platform::Result<Option<Patient>> {
+    pub async fn find(&self, access: MayRead) -> platform::Result<Option<Patient>> {
         let row: Option<PatientRow> = sqlx::query_as(
             "SELECT id, name, email, phone, dob, address, medical_history, registration_date \
-                 FROM patients WHERE id = $1",
+             FROM patients WHERE id = $1",
         )
-        .bind(id)
+        .bind(access.patient_id())
         .fetch_optional(self.db.pool())
         .await?;
         Ok(row.map(PatientRow::into_patient))
     }
 
-    /// A page of patients, optionally those whose name or e-mail contains `q`.
+    /// A page of the patients in `scope`, optionally those whose name or e-mail contains `q`.
     pub async fn list(
         &self,
         q: Option<&str>,
+        scope: &ListScope,
         page: PageRequest,
     ) -> platform::Result<(Vec<Patient>, i64)> {
-        let pattern = q.map(contains_pattern).unwrap_or_else(|| "%".to_owned());
-        let (total,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM patients \
-             WHERE lower(name) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\'",
-        )
-        .bind(&pattern)
-        .fetch_one(self.db.pool())
-        .await?;
-        let rows: Vec<PatientRow> = sqlx::query_as(
+        if matches!(scope, ListScope::Only(ids) if ids.is_empty()) {
+            return Ok((Vec::new(), 0));
+        }
+        let (total,): (i64,) = {
+            let (clause, args) = list_filter(q, scope).map_err(anyhow::Error::from_boxed)?;
+            let sql = format!("SELECT COUNT(*) FROM patients {clause}");
+            sqlx::query_as_with(AssertSqlSafe(sql), args)
+                .fetch_one(self.db.pool())
+                .await?
+        };
+        let (clause, mut args) = list_filter(q, scope).map_err(anyhow::Error::from_boxed)?;
+        args.add(page.limit()).map_err(anyhow::Error::from_boxed)?;
+        args.add(page.offset()).map_err(anyhow::Error::from_boxed)?;
+        let sql = format!(
             "SELECT id, name, email, phone, dob, address, medical_history, registration_date \
-             FROM patients WHERE lower(name) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\' \
-             ORDER BY id LIMIT $2 OFFSET $3",
-        )
-        .bind(&pattern)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(self.db.pool())
-        .await?;
+             FROM patients {clause} ORDER BY id LIMIT ${} OFFSET ${}",
+            args.len() - 1,
+            args.len()
+        );
+        let rows: Vec<PatientRow> = sqlx::query_as_with(AssertSqlSafe(sql), args)
+            .fetch_all(self.db.pool())
+            .await?;
         Ok((
             rows.into_iter().map(PatientRow::into_patient).collect(),
             total,
         ))
     }
+}
+
+/// `WHERE ...` from fixed fragments; the search term and ids go in as placeholders.
+fn list_filter(q: Option<&str>, scope: &ListScope) -> Result<(String, AnyArguments), BoxDynError> {
+    let mut args = AnyArguments::default();
+    let mut conditions = Vec::new();
+    if let Some(q) = q {
+        args.add(contains_pattern(q))?;
+        let n = args.len();
+        conditions.push(format!(
+            "(lower(name) LIKE ${n} ESCAPE '\\' OR email LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    if let ListScope::Only(ids) = scope {
+        let mut placeholders = Vec::with_capacity(ids.len());
+        for id in ids {
+            args.add(*id)?;
+            placeholders.push(format!("${}", args.len()));
+        }
+        conditions.push(format!("id IN ({})", placeholders.join(", ")));
+    }
+    let clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    Ok((clause, args))
 }
 
 fn email_taken(err: sqlx::Error) -> ApiError {

@@ -26,31 +26,40 @@ fn responses(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
         .collect()
 }
 
-/// 400, 413, 415: the request could not be read or failed validation; 503 when a dependency is down.
+const UNAUTHORIZED: (&str, &str) = ("401", "Missing, invalid or expired access token");
+const FORBIDDEN: (&str, &str) = ("403", "The caller's role or relationship does not allow this");
+const RATE_LIMITED: (&str, &str) = ("429", "Too many requests; see Retry-After");
+const UNAVAILABLE: (&str, &str) = ("503", "A dependency is unavailable");
+
+/// For requests with a body: 400, 413, 415 (unreadable or invalid), plus the answers every
+/// endpoint may give (401, 403, 429, 503).
 pub struct BadRequest;
 
 impl IntoResponses for BadRequest {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses(&[
-            (
-                "400",
-                "Malformed request or invalid fields (one entry per field)",
-            ),
+            ("400", "Malformed request or invalid fields (one entry per field)"),
             ("413", "Body too large"),
             ("415", "Body is not JSON"),
-            ("503", "A dependency is unavailable"),
+            UNAUTHORIZED,
+            FORBIDDEN,
+            RATE_LIMITED,
+            UNAVAILABLE,
         ])
     }
 }
 
-/// 400 for bad parameters, 503 when a dependency is down (for reads without a body).
+/// For requests without a body: 400 for bad parameters, plus 401, 403, 429, 503.
 pub struct BadQuery;
 
 impl IntoResponses for BadQuery {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses(&[
             ("400", "Invalid parameters"),
-            ("503", "A dependency is unavailable"),
+            UNAUTHORIZED,
+            FORBIDDEN,
+            RATE_LIMITED,
+            UNAVAILABLE,
         ])
     }
 }

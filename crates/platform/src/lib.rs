@@ -1,6 +1,7 @@
 //! Plumbing every carebook service shares. Services depend on this crate and on `contracts`,
 //! never on each other.
 
+pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;

@@ -1,6 +1,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use contracts::appointments::{Appointment, AppointmentChange, NewAppointment};
+use platform::audit::{Action, AuditContext};
 use platform::client::{Forwarded, IDEMPOTENCY_KEY};
 use platform::docs::{BadRequest, Conflict, NotFound, Unprocessable};
 use platform::extract::Json;
@@ -8,8 +9,9 @@ use platform::{ApiError, Result};
 
 use crate::AppState;
 use crate::booking::{self, Booked};
+use crate::policy::{self, Intent};
 
-/// Book an appointment.
+/// Book an appointment (the patient for themselves; ADMIN).
 ///
 /// `409` when the time is outside the doctor's hours, the doctor is unavailable, or the
 /// interval overlaps an active appointment of the doctor or the patient.
@@ -19,37 +21,65 @@ use crate::booking::{self, Booked};
     responses((status = 201, body = Appointment), BadRequest, Conflict, Unprocessable))]
 pub async fn create(
     State(state): State<AppState>,
+    ctx: AuditContext,
     forwarded: Forwarded,
     headers: HeaderMap,
     Json(input): Json<NewAppointment>,
 ) -> Result<(StatusCode, axum::Json<Appointment>)> {
-    let key = idempotency_key(&headers)?;
-    match booking::book(&state, input, key, &forwarded).await? {
-        Booked::Created(appointment) => {
-            tracing::info!(
-                appointment_id = appointment.id,
-                status = appointment.status.as_str(),
-                "booked"
-            );
-            Ok((StatusCode::CREATED, axum::Json(appointment)))
-        }
-        Booked::Replayed(appointment) => Ok((StatusCode::CREATED, axum::Json(appointment))),
+    let patient_id = input.patient_id;
+    let result = async {
+        policy::may_book(&ctx.principal, patient_id)?;
+        let key = idempotency_key(&headers)?;
+        // Keys are scoped to the caller: one user's key never replays another user's booking.
+        let key = key.map(|key| format!("{}:{key}", ctx.principal.user_id));
+        booking::book(&state, input, key.as_deref(), &forwarded).await
     }
+    .await;
+    let resource = match &result {
+        Ok(Booked::Created(a) | Booked::Replayed(a)) => format!("appointment/{}", a.id),
+        Err(_) => "appointment".to_owned(),
+    };
+    let booked = state
+        .audit
+        .outcome(&ctx, Some(patient_id), Action::Create, &resource, result)
+        .await?;
+    let (Booked::Created(appointment) | Booked::Replayed(appointment)) = booked;
+    tracing::info!(
+        appointment_id = appointment.id,
+        status = appointment.status.as_str(),
+        "booked"
+    );
+    Ok((StatusCode::CREATED, axum::Json(appointment)))
 }
 
-/// Reschedule or modify an active appointment.
+/// Reschedule or modify an active appointment (its patient, its doctor, ADMIN).
 #[utoipa::path(put, path = "/api/appointments/{id}", tag = "appointments",
     params(("id" = i64, Path, description = "Appointment id")),
     request_body = AppointmentChange,
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
 pub async fn update(
     State(state): State<AppState>,
+    ctx: AuditContext,
     Path(id): Path<i64>,
     forwarded: Forwarded,
     Json(input): Json<AppointmentChange>,
 ) -> Result<axum::Json<Appointment>> {
     let current = state.find(id).await?;
-    let appointment = booking::change(&state, current, input, &forwarded).await?;
+    let result = async {
+        policy::check(&ctx.principal, &current, Intent::Change)?;
+        booking::change(&state, current.clone(), input, &forwarded).await
+    }
+    .await;
+    let appointment = state
+        .audit
+        .outcome(
+            &ctx,
+            Some(current.patient_id),
+            Action::Update,
+            &format!("appointment/{id}"),
+            result,
+        )
+        .await?;
     Ok(axum::Json(appointment))
 }
 

@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(bookings::create, queries::list))
         .routes(routes!(queries::busy))
+        .routes(routes!(queries::patient_ids))
         .routes(routes!(queries::get, bookings::update, lifecycle::cancel))
         .routes(routes!(lifecycle::approve))
         .routes(routes!(lifecycle::reject))

@@ -1,6 +1,8 @@
 use axum::extract::{Path, Query, State};
-use contracts::appointments::{Appointment, AppointmentFilter, BusyQuery};
+use contracts::appointments::{Appointment, AppointmentFilter, BusyQuery, PatientIdsQuery};
 use contracts::doctors::Slot;
+use platform::audit::{Action, AuditContext};
+use platform::auth::Principal;
 use platform::docs::{BadQuery, NotFound};
 use platform::page::{Page, PageParams};
 use platform::time::parse_instant;
@@ -8,6 +10,7 @@ use platform::validation::Violations;
 use platform::{ApiError, Result};
 
 use crate::AppState;
+use crate::policy::{self, Intent};
 use crate::store::ListFilter;
 
 /// One appointment.
@@ -16,9 +19,18 @@ use crate::store::ListFilter;
     responses((status = 200, body = Appointment), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,
+    ctx: AuditContext,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Appointment>> {
-    state.find(id).await.map(axum::Json)
+    let appointment = state.find(id).await?;
+    let patient_id = appointment.patient_id;
+    let result = policy::check(&ctx.principal, &appointment, Intent::View).map(|()| appointment);
+    let resource = format!("appointment/{id}");
+    let appointment = state
+        .audit
+        .outcome(&ctx, Some(patient_id), Action::Read, &resource, result)
+        .await?;
+    Ok(axum::Json(appointment))
 }
 
 /// Appointments in start order, filtered by patient, doctor, status and start time.
@@ -27,6 +39,7 @@ pub async fn get(
     responses((status = 200, body = Page<Appointment>), BadQuery))]
 pub async fn list(
     State(state): State<AppState>,
+    ctx: AuditContext,
     Query(filter): Query<AppointmentFilter>,
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<Page<Appointment>>> {
@@ -42,7 +55,16 @@ pub async fn list(
         from,
         to,
     }))?;
+    let filter = policy::scope_list(&ctx.principal, filter)?;
     let (items, total) = state.store.list(&filter, page).await?;
+    for appointment in &items {
+        let resource = format!("appointment/{}", appointment.id);
+        let patient = Some(appointment.patient_id);
+        state
+            .audit
+            .outcome(&ctx, patient, Action::List, &resource, Ok(()))
+            .await?;
+    }
     Ok(axum::Json(Page::new(items, page, total)))
 }
 
@@ -52,6 +74,7 @@ pub async fn list(
     responses((status = 200, body = Vec<Slot>), BadQuery))]
 pub async fn busy(
     State(state): State<AppState>,
+    _caller: Principal,
     Query(query): Query<BusyQuery>,
 ) -> Result<axum::Json<Vec<Slot>>> {
     let zone = &state.clinic.timezone;
@@ -67,5 +90,20 @@ pub async fn busy(
     }
     Ok(axum::Json(
         state.store.busy(query.doctor_id, from, to).await?,
+    ))
+}
+
+/// Ids of the patients a doctor has (or had) appointments with (the doctor; ADMIN names one).
+#[utoipa::path(get, path = "/api/appointments/patient-ids", tag = "appointments",
+    params(PatientIdsQuery),
+    responses((status = 200, body = Vec<i64>), BadQuery))]
+pub async fn patient_ids(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<PatientIdsQuery>,
+) -> Result<axum::Json<Vec<i64>>> {
+    let doctor_id = policy::doctor_for_patient_ids(&principal, query.doctor_id)?;
+    Ok(axum::Json(
+        state.store.patient_ids_of_doctor(doctor_id).await?,
     ))
 }

@@ -106,6 +106,17 @@ impl AppointmentStore {
         ))
     }
 
+    /// Every patient the doctor has an appointment with, in any status.
+    pub async fn patient_ids_of_doctor(&self, doctor_id: i64) -> platform::Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT DISTINCT patient_id FROM appointments WHERE doctor_id = $1 ORDER BY patient_id",
+        )
+        .bind(doctor_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Intervals of the doctor's active appointments that overlap `[from, to)`.
     pub async fn busy(
         &self,

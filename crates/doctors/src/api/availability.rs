@@ -1,6 +1,7 @@
 use axum::extract::{Path, Query, State};
 use contracts::doctors::{Availability, AvailabilityQuery};
 use platform::Result;
+use platform::auth::Principal;
 use platform::docs::{BadQuery, NotFound};
 
 use super::doctor_not_found;
@@ -15,6 +16,7 @@ use crate::domain::availability::{VisitRequest, assess};
     responses((status = 200, body = Availability), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,
+    _caller: Principal,
     Path(id): Path<i64>,
     Query(query): Query<AvailabilityQuery>,
 ) -> Result<axum::Json<Availability>> {

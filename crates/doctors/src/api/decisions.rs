@@ -1,6 +1,7 @@
 use axum::extract::State;
 use contracts::appointments::Appointment;
 use contracts::doctors::DecisionRequest;
+use platform::auth::Principal;
 use platform::client::Forwarded;
 use platform::docs::{BadRequest, Conflict, Unprocessable};
 use platform::extract::Json;
@@ -8,6 +9,7 @@ use platform::{ApiError, Result};
 
 use crate::AppState;
 use crate::domain::decision::{Decision, Verdict};
+use crate::policy;
 
 /// Approve a requested appointment. `status`, when given, must be `APPROVED`.
 #[utoipa::path(post, path = "/api/doctors/appointments/approve", tag = "doctors",
@@ -15,9 +17,11 @@ use crate::domain::decision::{Decision, Verdict};
     responses((status = 200, body = Appointment), BadRequest, Unprocessable, Conflict))]
 pub async fn approve(
     State(state): State<AppState>,
+    principal: Principal,
     forwarded: Forwarded,
     Json(request): Json<DecisionRequest>,
 ) -> Result<axum::Json<Appointment>> {
+    policy::may_decide(&principal)?;
     decide(
         &state,
         &forwarded,
@@ -33,9 +37,11 @@ pub async fn approve(
     responses((status = 200, body = Appointment), BadRequest, Unprocessable, Conflict))]
 pub async fn reject(
     State(state): State<AppState>,
+    principal: Principal,
     forwarded: Forwarded,
     Json(request): Json<DecisionRequest>,
 ) -> Result<axum::Json<Appointment>> {
+    policy::may_decide(&principal)?;
     decide(
         &state,
         &forwarded,

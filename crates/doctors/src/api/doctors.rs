@@ -2,6 +2,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use contracts::doctors::{Doctor, DoctorFilter, DoctorInput};
 use platform::Result;
+use platform::auth::Principal;
 use platform::docs::{BadQuery, BadRequest, Conflict, NotFound};
 use platform::extract::Json;
 use platform::page::{Page, PageParams};
@@ -10,6 +11,7 @@ use platform::validation::Violations;
 use super::doctor_not_found;
 use crate::AppState;
 use crate::domain::doctor::DoctorDetails;
+use crate::policy;
 use crate::store::DoctorQuery;
 
 /// Register a doctor.
@@ -18,8 +20,10 @@ use crate::store::DoctorQuery;
     responses((status = 201, body = Doctor), BadRequest, Conflict))]
 pub async fn create(
     State(state): State<AppState>,
+    principal: Principal,
     Json(input): Json<DoctorInput>,
 ) -> Result<(StatusCode, axum::Json<Doctor>)> {
+    policy::may_create(&principal)?;
     let details = DoctorDetails::parse(input)?;
     let doctor = state.store.insert(&details).await?;
     tracing::info!(doctor_id = doctor.id, "doctor registered");
@@ -30,7 +34,11 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/doctors/{id}", tag = "doctors",
     params(("id" = i64, Path, description = "Doctor id")),
     responses((status = 200, body = Doctor), BadQuery, NotFound))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> Result<axum::Json<Doctor>> {
+pub async fn get(
+    State(state): State<AppState>,
+    _caller: Principal,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Doctor>> {
     state
         .store
         .find(id)
@@ -46,9 +54,11 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> Result<a
     responses((status = 200, body = Doctor), BadRequest, NotFound, Conflict))]
 pub async fn update(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<i64>,
     Json(input): Json<DoctorInput>,
 ) -> Result<axum::Json<Doctor>> {
+    policy::may_manage(&principal, id)?;
     let details = DoctorDetails::parse(input)?;
     let doctor = state
         .store
@@ -65,6 +75,7 @@ pub async fn update(
     responses((status = 200, body = Page<Doctor>), BadQuery))]
 pub async fn list(
     State(state): State<AppState>,
+    _caller: Principal,
     Query(filter): Query<DoctorFilter>,
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<Page<Doctor>>> {

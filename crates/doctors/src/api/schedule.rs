@@ -1,12 +1,14 @@
 use axum::extract::{Path, State};
 use contracts::doctors::Schedule;
 use platform::Result;
+use platform::auth::Principal;
 use platform::docs::{BadQuery, BadRequest, NotFound};
 use platform::extract::Json;
 
 use super::doctor_not_found;
 use crate::AppState;
 use crate::domain::schedule::{ScheduleUpdate, WeeklyHours};
+use crate::policy;
 
 /// A doctor's weekly working hours; Monday to Friday 09:00-17:00 until a schedule is stored.
 #[utoipa::path(get, path = "/api/doctors/{id}/schedule", tag = "doctors",
@@ -14,6 +16,7 @@ use crate::domain::schedule::{ScheduleUpdate, WeeklyHours};
     responses((status = 200, body = Schedule), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,
+    _caller: Principal,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Schedule>> {
     let doctor = state
@@ -40,9 +43,11 @@ pub async fn get(
     responses((status = 200, body = Schedule), BadRequest, NotFound))]
 pub async fn replace(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<i64>,
     Json(input): Json<Schedule>,
 ) -> Result<axum::Json<Schedule>> {
+    policy::may_manage(&principal, id)?;
     let update = ScheduleUpdate::parse(input)?;
     state
         .store

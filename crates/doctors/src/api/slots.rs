@@ -2,6 +2,7 @@ use axum::extract::{Path, Query, State};
 use contracts::doctors::{Slot, SlotQuery};
 use jiff::Timestamp;
 use platform::Result;
+use platform::auth::Principal;
 use platform::client::Forwarded;
 use platform::docs::{BadQuery, NotFound};
 
@@ -16,6 +17,7 @@ use crate::domain::slots::{DateRange, free_slots};
     responses((status = 200, body = Vec<Slot>), BadQuery, NotFound))]
 pub async fn list(
     State(state): State<AppState>,
+    _caller: Principal,
     Path(id): Path<i64>,
     Query(query): Query<SlotQuery>,
     forwarded: Forwarded,

@@ -2,12 +2,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use contracts::doctors::{TimeOff, TimeOffInput};
 use platform::Result;
+use platform::auth::Principal;
 use platform::docs::{BadQuery, BadRequest, NotFound};
 use platform::extract::Json;
 
 use super::doctor_not_found;
 use crate::AppState;
 use crate::domain::time_off::TimeOffPeriod;
+use crate::policy;
 
 /// Record time off `[from, to)`: no slots are offered and no bookings accepted during it.
 /// Instants without an offset are clinic-local time.
@@ -17,9 +19,11 @@ use crate::domain::time_off::TimeOffPeriod;
     responses((status = 201, body = TimeOff), BadRequest, NotFound))]
 pub async fn create(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<i64>,
     Json(input): Json<TimeOffInput>,
 ) -> Result<(StatusCode, axum::Json<TimeOff>)> {
+    policy::may_manage(&principal, id)?;
     let off = TimeOffPeriod::parse(input, &state.clinic.timezone)?;
     let time_off = state
         .store
@@ -40,8 +44,10 @@ pub async fn create(
     responses((status = 200, body = Vec<TimeOff>), BadQuery, NotFound))]
 pub async fn list(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Vec<TimeOff>>> {
+    policy::may_manage(&principal, id)?;
     state
         .store
         .find(id)

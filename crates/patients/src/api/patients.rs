@@ -1,6 +1,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use contracts::patients::{Patient, PatientFilter, PatientInput};
+use platform::audit::{Action, AuditContext};
+use platform::client::Forwarded;
 use platform::docs::{BadQuery, BadRequest, Conflict, NotFound};
 use platform::extract::Json;
 use platform::page::{Page, PageParams};
@@ -8,62 +10,92 @@ use platform::{ApiError, Result};
 
 use crate::AppState;
 use crate::domain::PatientDetails;
+use crate::policy::Policy;
 
-/// Register a patient.
+/// Register a patient (ADMIN).
 #[utoipa::path(post, path = "/api/patients", tag = "patients",
     request_body = PatientInput,
     responses((status = 201, body = Patient), BadRequest, Conflict))]
 pub async fn create(
     State(state): State<AppState>,
+    ctx: AuditContext,
     Json(input): Json<PatientInput>,
 ) -> Result<(StatusCode, axum::Json<Patient>)> {
+    Policy::may_create(&ctx.principal)?;
     let details = PatientDetails::parse(input, state.today())?;
     let patient = state.store.insert(&details).await?;
+    let resource = format!("patient/{}", patient.id);
+    state
+        .audit
+        .outcome(&ctx, Some(patient.id), Action::Create, &resource, Ok(()))
+        .await?;
     tracing::info!(patient_id = patient.id, "patient registered");
     Ok((StatusCode::CREATED, axum::Json(patient)))
 }
 
-/// A patient's profile.
+/// A patient's profile (ADMIN; the patient; a doctor who has an appointment with them).
 #[utoipa::path(get, path = "/api/patients/{id}", tag = "patients",
     params(("id" = i64, Path, description = "Patient id")),
     responses((status = 200, body = Patient), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,
+    ctx: AuditContext,
+    forwarded: Forwarded,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Patient>> {
-    state
-        .store
-        .find(id)
-        .await?
-        .map(axum::Json)
-        .ok_or_else(|| not_found(id))
+    let result = async {
+        let access = state
+            .policy
+            .may_read(&ctx.principal, id, &forwarded)
+            .await?;
+        state.store.find(access).await?.ok_or_else(|| not_found(id))
+    }
+    .await;
+    let resource = format!("patient/{id}");
+    let patient = state
+        .audit
+        .outcome(&ctx, Some(id), Action::Read, &resource, result)
+        .await?;
+    Ok(axum::Json(patient))
 }
 
-/// Replace a patient's editable fields.
+/// Replace a patient's editable fields (ADMIN; the patient).
 #[utoipa::path(put, path = "/api/patients/{id}", tag = "patients",
     params(("id" = i64, Path, description = "Patient id")),
     request_body = PatientInput,
     responses((status = 200, body = Patient), BadRequest, NotFound, Conflict))]
 pub async fn update(
     State(state): State<AppState>,
+    ctx: AuditContext,
     Path(id): Path<i64>,
     Json(input): Json<PatientInput>,
 ) -> Result<axum::Json<Patient>> {
-    let details = PatientDetails::parse(input, state.today())?;
-    state
-        .store
-        .update(id, &details)
-        .await?
-        .map(axum::Json)
-        .ok_or_else(|| not_found(id))
+    let result = async {
+        let access = Policy::may_write(&ctx.principal, id)?;
+        let details = PatientDetails::parse(input, state.today())?;
+        state
+            .store
+            .update(access, &details)
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+    .await;
+    let resource = format!("patient/{id}");
+    let patient = state
+        .audit
+        .outcome(&ctx, Some(id), Action::Update, &resource, result)
+        .await?;
+    Ok(axum::Json(patient))
 }
 
-/// Patients, optionally searched by name or e-mail.
+/// Patients, optionally searched by name or e-mail (ADMIN: all; DOCTOR: their patients).
 #[utoipa::path(get, path = "/api/patients", tag = "patients",
     params(PatientFilter, PageParams),
     responses((status = 200, body = Page<Patient>), BadQuery))]
 pub async fn list(
     State(state): State<AppState>,
+    ctx: AuditContext,
+    forwarded: Forwarded,
     Query(filter): Query<PatientFilter>,
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<Page<Patient>>> {
@@ -72,7 +104,16 @@ pub async fn list(
     if q.is_some_and(|q| q.len() > 200) {
         return Err(ApiError::invalid("q", "must be at most 200 characters"));
     }
-    let (items, total) = state.store.list(q, page).await?;
+    let scope = state.policy.list_scope(&ctx.principal, &forwarded).await?;
+    let (items, total) = state.store.list(q, &scope, page).await?;
+    // Every patient whose data left the service is on the trail.
+    for patient in &items {
+        let resource = format!("patient/{}", patient.id);
+        state
+            .audit
+            .outcome(&ctx, Some(patient.id), Action::List, &resource, Ok(()))
+            .await?;
+    }
     Ok(axum::Json(Page::new(items, page, total)))
 }
 

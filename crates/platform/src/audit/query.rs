@@ -1,0 +1,111 @@
+use jiff::Timestamp;
+use serde::Deserialize;
+use sqlx::any::AnyArguments;
+use sqlx::{Arguments, AssertSqlSafe};
+use utoipa::IntoParams;
+
+use super::{AuditEntry, AuditLog, AuditRow};
+use crate::error::ApiError;
+use crate::page::PageRequest;
+use crate::time::{parse_instant, to_millis};
+use crate::validation::Violations;
+
+/// `GET /api/audit` parameters.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditQuery {
+    pub patient_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    /// Entries at or after this instant.
+    pub from: Option<String>,
+    /// Entries before this instant.
+    pub to: Option<String>,
+}
+
+/// A validated [`AuditQuery`].
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub patient_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl AuditQuery {
+    pub fn validate(self) -> Result<AuditFilter, ApiError> {
+        let utc = jiff::tz::TimeZone::UTC;
+        let mut v = Violations::default();
+        let from = v.check_optional("from", self.from, |raw| parse_instant(&raw, &utc));
+        let to = v.check_optional("to", self.to, |raw| parse_instant(&raw, &utc));
+        v.finish(Some(AuditFilter {
+            patient_id: self.patient_id,
+            actor_id: self.actor_id,
+            from,
+            to,
+        }))
+    }
+}
+
+impl AuditFilter {
+    fn where_clause(&self, args: &mut AnyArguments) -> Result<String, sqlx::error::BoxDynError> {
+        let mut conditions = Vec::new();
+        if let Some(id) = self.patient_id {
+            args.add(id)?;
+            conditions.push(format!("patient_id = ${}", args.len()));
+        }
+        if let Some(id) = self.actor_id {
+            args.add(id)?;
+            conditions.push(format!("actor_id = ${}", args.len()));
+        }
+        if let Some(from) = self.from {
+            args.add(to_millis(from))?;
+            conditions.push(format!("at >= ${}", args.len()));
+        }
+        if let Some(to) = self.to {
+            args.add(to_millis(to))?;
+            conditions.push(format!("at < ${}", args.len()));
+        }
+        Ok(if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        })
+    }
+}
+
+impl AuditLog {
+    /// Newest first, with the filter's total.
+    pub async fn search(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> crate::Result<(Vec<AuditEntry>, i64)> {
+        let mut args = AnyArguments::default();
+        let clause = filter
+            .where_clause(&mut args)
+            .map_err(anyhow::Error::from_boxed)?;
+        let count_sql = format!("SELECT COUNT(*) FROM audit_log {clause}");
+        let (total,): (i64,) = sqlx::query_as_with(AssertSqlSafe(count_sql), args)
+            .fetch_one(self.db.pool())
+            .await?;
+
+        let mut args = AnyArguments::default();
+        let clause = filter
+            .where_clause(&mut args)
+            .map_err(anyhow::Error::from_boxed)?;
+        args.add(page.limit()).map_err(anyhow::Error::from_boxed)?;
+        args.add(page.offset()).map_err(anyhow::Error::from_boxed)?;
+        let sql = format!(
+            "SELECT id, at, service, actor_id, actor_role, patient_id, action, resource, outcome, \
+             endpoint, request_id FROM audit_log {clause} ORDER BY at DESC, id DESC \
+             LIMIT ${} OFFSET ${}",
+            args.len() - 1,
+            args.len()
+        );
+        let rows: Vec<AuditRow> = sqlx::query_as_with(AssertSqlSafe(sql), args)
+            .fetch_all(self.db.pool())
+            .await?;
+        Ok((rows.into_iter().map(AuditEntry::from).collect(), total))
+    }
+}
