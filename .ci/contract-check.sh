@@ -11,6 +11,10 @@ fi
 
 data_dir=$(mktemp -d)
 log_file="$data_dir/carebook.log"
+export CAREBOOK_ADMIN_EMAIL=contract-check@carebook.test
+export CAREBOOK_ADMIN_PASSWORD="contract-check-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+# The fuzzer is one client sending thousands of requests; rate limits would only hide bugs.
+export CAREBOOK_RATE_LIMIT_PER_MINUTE=1000000 CAREBOOK_LOGIN_RATE_LIMIT_PER_MINUTE=1000000
 CAREBOOK_DATA_DIR="$data_dir" "$binary" up >"$log_file" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data_dir"; }
@@ -23,7 +27,14 @@ for _ in $(seq 1 100); do
 done
 curl -fs http://127.0.0.1:8080/health/ready >/dev/null || { cat "$log_file"; exit 1; }
 
+token=$(curl -fs -XPOST http://127.0.0.1:8080/api/auth/login -H 'content-type: application/json' \
+  -d "{\"email\":\"$CAREBOOK_ADMIN_EMAIL\",\"password\":\"$CAREBOOK_ADMIN_PASSWORD\"}" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["accessToken"])')
+
+# As the admin, every operation is reachable; authorization itself is covered by the
+# end-to-end matrix test.
 "$venv/bin/st" run http://127.0.0.1:8080/api/openapi.json \
+  -H "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-40}" \
   --seed 20261121 \

@@ -7,30 +7,77 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
 use serde_json::{Value, json};
 
-/// Seeds doctors with schedules, patients and a few appointments unless doctors exist already.
-/// Returns whether anything was written.
-pub async fn seed(gateway: &str, zone: &TimeZone) -> anyhow::Result<bool> {
+/// The demo clinic's admin, used when no `CAREBOOK_ADMIN_EMAIL` is configured.
+pub const DEMO_ADMIN: (&str, &str) = ("admin@carebook.example", "demo-admin-2026");
+/// Every demo doctor's and patient's password (their e-mails are printed at start).
+pub const DEMO_DOCTOR_PASSWORD: &str = "demo-doctor-2026";
+pub const DEMO_PATIENT_PASSWORD: &str = "demo-patient-2026";
+
+/// A sign-in the demo created, to print for whoever started the system.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub role: &'static str,
+    pub email: String,
+    pub password: &'static str,
+}
+
+/// Seeds doctors with schedules and accounts, patients (three with accounts) and two
+/// appointments, unless doctors exist already. Acts as the admin `admin`.
+/// Returns the accounts it created (empty when nothing was seeded).
+pub async fn seed(
+    gateway: &str,
+    zone: &TimeZone,
+    admin: (&str, &str),
+) -> anyhow::Result<Vec<DemoAccount>> {
     let http = reqwest::Client::new();
+    let anonymous = Api {
+        http: &http,
+        base: gateway,
+        token: None,
+    };
+    let login = json!({"email": admin.0, "password": admin.1});
+    let tokens = anonymous.post("/api/auth/login", &login).await?;
+    let token = tokens["accessToken"]
+        .as_str()
+        .context("admin access token")?
+        .to_owned();
     let api = Api {
         http: &http,
         base: gateway,
+        token: Some(&token),
     };
     let existing = api.get("/api/doctors?size=1").await?;
     if existing["total"].as_i64().unwrap_or(0) > 0 {
-        return Ok(false);
+        return Ok(Vec::new());
     }
+    let mut accounts = vec![DemoAccount {
+        role: "ADMIN",
+        email: admin.0.to_owned(),
+        password: "",
+    }];
     let mut doctors = Vec::new();
-    for (doctor, schedule) in demo_doctors() {
-        let created = api.post("/api/doctors", &doctor).await?;
-        let id = created["id"].as_i64().context("doctor id")?;
+    for (mut doctor, schedule) in demo_doctors() {
+        doctor["role"] = json!("DOCTOR");
+        doctor["password"] = json!(DEMO_DOCTOR_PASSWORD);
+        let created = api.post("/api/auth/register", &doctor).await?;
+        let id = created["doctorId"].as_i64().context("doctor id")?;
         api.put(&format!("/api/doctors/{id}/schedule"), &schedule)
             .await?;
         doctors.push(id);
+        accounts.push(account("DOCTOR", &doctor, DEMO_DOCTOR_PASSWORD));
     }
     let mut patients = Vec::new();
-    for patient in demo_patients() {
-        let created = api.post("/api/patients", &patient).await?;
-        patients.push(created["id"].as_i64().context("patient id")?);
+    for (i, mut patient) in demo_patients().into_iter().enumerate() {
+        // The first three register themselves; the others are profiles without a login.
+        let id = if i < 3 {
+            patient["password"] = json!(DEMO_PATIENT_PASSWORD);
+            let created = anonymous.post("/api/auth/register", &patient).await?;
+            accounts.push(account("PATIENT", &patient, DEMO_PATIENT_PASSWORD));
+            created["patientId"].as_i64()
+        } else {
+            api.post("/api/patients", &patient).await?["id"].as_i64()
+        };
+        patients.push(id.context("patient id")?);
     }
     // Two requests for the first doctor's next working day; the first one approved.
     let day = next_weekday(&Timestamp::now().to_zoned(zone.clone()), Weekday::Monday);
@@ -44,14 +91,20 @@ pub async fn seed(gateway: &str, zone: &TimeZone) -> anyhow::Result<bool> {
         let appointment = api.post("/api/appointments", &booking).await?;
         if i == 0 {
             let id = appointment["id"].as_i64().context("appointment id")?;
-            api.post(
-                "/api/doctors/appointments/approve",
-                &json!({"appointmentId": id}),
-            )
-            .await?;
+            let decision = json!({"appointmentId": id});
+            api.post("/api/doctors/appointments/approve", &decision)
+                .await?;
         }
     }
-    Ok(true)
+    Ok(accounts)
+}
+
+fn account(role: &'static str, body: &Value, password: &'static str) -> DemoAccount {
+    DemoAccount {
+        role,
+        email: body["email"].as_str().unwrap_or_default().to_owned(),
+        password,
+    }
 }
 
 fn demo_doctors() -> Vec<(Value, Value)> {
@@ -143,32 +196,36 @@ fn next_weekday(now: &Zoned, weekday: Weekday) -> jiff::civil::Date {
 struct Api<'a> {
     http: &'a reqwest::Client,
     base: &'a str,
+    token: Option<&'a str>,
 }
 
 impl Api<'_> {
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await?;
-        read(path, response).await
+        self.send(reqwest::Method::GET, path, None).await
     }
 
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await?;
-        read(path, response).await
+        self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
     async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .put(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await?;
-        read(path, response).await
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        read(path, request.send().await?).await
     }
 }
 

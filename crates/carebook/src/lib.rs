@@ -1,5 +1,7 @@
 //! Composition of the carebook services into one process (`up`) or one service (`serve`).
 
+use utoipa::OpenApi;
+
 pub mod demo;
 pub mod system;
 
@@ -20,5 +22,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(patients::openapi());
     doc.merge(doctors::openapi());
     doc.merge(appointments::openapi());
+    doc.merge(identity::openapi());
+    doc.merge(platform::audit::api::AuditApi::openapi());
     doc
 }

@@ -65,20 +65,34 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => system::migrate(cli.data_dir).await,
         Command::DemoData { gateway } => {
             let zone = platform::config::ClinicConfig::from_env()?.timezone;
-            let seeded = carebook::demo::seed(&gateway, &zone).await?;
-            tracing::info!(seeded, "demo data");
+            let admin = SystemConfig::from_env(cli.data_dir)?.admin.context(
+                "set CAREBOOK_ADMIN_EMAIL and CAREBOOK_ADMIN_PASSWORD to seed as that admin",
+            )?;
+            let accounts = carebook::demo::seed(&gateway, &zone, (&admin.0, &admin.1)).await?;
+            print_demo_accounts(&accounts, "(CAREBOOK_ADMIN_PASSWORD)");
             Ok(())
         }
     }
 }
 
 async fn up(data_dir: PathBuf, demo_data: bool) -> anyhow::Result<()> {
-    let config = SystemConfig::from_env(data_dir)?;
+    let mut config = SystemConfig::from_env(data_dir)?;
     let zone = config.clinic.timezone.clone();
+    if demo_data && config.admin.is_none() {
+        let (email, password) = carebook::demo::DEMO_ADMIN;
+        config.admin = Some((email.to_owned(), password.to_owned()));
+    }
+    let admin = config.admin.clone();
     let running = system::start(config).await?;
     let gateway = running.url(Service::Gateway);
-    if demo_data && carebook::demo::seed(&gateway, &zone).await? {
-        tracing::info!("seeded the demo clinic");
+    if let (true, Some((email, password))) = (demo_data, &admin) {
+        let accounts = carebook::demo::seed(&gateway, &zone, (email, password)).await?;
+        let shown = if (email.as_str(), password.as_str()) == carebook::demo::DEMO_ADMIN {
+            password.as_str()
+        } else {
+            "(CAREBOOK_ADMIN_PASSWORD)"
+        };
+        print_demo_accounts(&accounts, shown);
     }
     tracing::info!(%gateway, docs = %format!("{gateway}/docs"), "carebook is up");
     let token = running.shutdown_token();
@@ -92,15 +106,30 @@ async fn up(data_dir: PathBuf, demo_data: bool) -> anyhow::Result<()> {
 
 async fn serve(name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
     let service = Service::parse(name).with_context(|| {
-        format!("unknown service `{name}` (expected gateway, patients, doctors or appointments)")
+        format!("unknown service `{name}` (expected gateway, identity, patients, doctors or appointments)")
     })?;
-    let app = system::service_app(service, data_dir).await?;
     let listen = platform::config::var("CAREBOOK_LISTEN")
         .unwrap_or_else(|| format!("0.0.0.0:{}", service.default_port()));
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(%service, address = %listener.local_addr()?, "serving");
-    platform::server::serve(listener, app, shutdown_signal()).await?;
-    Ok(())
+    system::serve_one(service, data_dir, listener, shutdown_signal()).await
+}
+
+/// Demo credentials go to standard output for whoever started the demo; never to the logs.
+fn print_demo_accounts(accounts: &[carebook::demo::DemoAccount], admin_password: &str) {
+    if accounts.is_empty() {
+        return;
+    }
+    println!("\nDemo clinic seeded. Sign in with POST /api/auth/login:");
+    for account in accounts {
+        let password = if account.role == "ADMIN" {
+            admin_password
+        } else {
+            account.password
+        };
+        println!("  {:<8} {:<36} {}", account.role, account.email, password);
+    }
+    println!();
 }

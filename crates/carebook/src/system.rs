@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -21,6 +20,8 @@ pub struct SystemConfig {
     pub clinic: ClinicConfig,
     /// Address of each listener; port 0 picks a free one.
     pub addresses: HashMap<Service, SocketAddr>,
+    /// The bootstrap admin `(email, password)`, created on an empty identity database.
+    pub admin: Option<(String, String)>,
 }
 
 impl SystemConfig {
@@ -40,32 +41,46 @@ impl SystemConfig {
             .iter()
             .map(|s| (*s, s.database_url(&data_dir).as_str().to_owned()))
             .collect();
+        let admin = match (
+            platform::config::var("CAREBOOK_ADMIN_EMAIL"),
+            platform::config::var("CAREBOOK_ADMIN_PASSWORD"),
+        ) {
+            (Some(email), Some(password)) => Some((email, password)),
+            _ => None,
+        };
         Ok(Self {
             data_dir,
             database_urls,
             clinic: ClinicConfig::from_env()?,
             addresses,
+            admin,
         })
     }
 }
 
-const ALL: [Service; 4] = [
+const ALL: [Service; 5] = [
     Service::Gateway,
     Service::Patients,
     Service::Doctors,
     Service::Appointments,
+    Service::Identity,
 ];
 
 /// A running set of services; dropping it does not stop them, `shutdown` does.
 pub struct RunningSystem {
     pub addresses: HashMap<Service, SocketAddr>,
+    gateway_scheme: &'static str,
     shutdown: CancellationToken,
     tasks: JoinSet<std::io::Result<()>>,
 }
 
 impl RunningSystem {
     pub fn url(&self, service: Service) -> String {
-        format!("http://{}", self.addresses[&service])
+        let scheme = match service {
+            Service::Gateway => self.gateway_scheme,
+            _ => "http",
+        };
+        format!("{scheme}://{}", self.addresses[&service])
     }
 
     /// Completes when every server stopped (after `shutdown`) or one failed.
@@ -107,76 +122,87 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         Some(url) => DatabaseUrl::from(url.clone()),
         None => s.database_url(&config.data_dir),
     };
-    let timeout = Duration::from_secs(5);
-    let apps: [(Service, Router); 4] = [
-        (
-            Service::Patients,
-            patients::app(patients::Config {
-                database_url: db(Service::Patients),
-                appointments_urls: url(Service::Appointments),
-                clinic: config.clinic.clone(),
-                call_timeout: timeout,
-            })
-            .await?,
-        ),
-        (
-            Service::Doctors,
-            doctors::app(doctors::Config {
-                database_url: db(Service::Doctors),
-                appointments_urls: url(Service::Appointments),
-                clinic: config.clinic.clone(),
-                call_timeout: timeout,
-            })
-            .await?,
-        ),
+    // Each service's own configuration, pointed at the addresses bound above.
+    let dir = &config.data_dir;
+    let mut identity = identity::Config::from_env(dir)?;
+    identity.database_url = db(Service::Identity);
+    identity.patients_urls = url(Service::Patients);
+    identity.doctors_urls = url(Service::Doctors);
+    identity.identity_urls = url(Service::Identity);
+    identity.bootstrap_admin = config.admin.clone();
+    let mut patients = patients::Config::from_env(dir)?;
+    patients.database_url = db(Service::Patients);
+    patients.appointments_urls = url(Service::Appointments);
+    patients.identity_urls = url(Service::Identity);
+    patients.clinic = config.clinic.clone();
+    let mut doctors = doctors::Config::from_env(dir)?;
+    doctors.database_url = db(Service::Doctors);
+    doctors.appointments_urls = url(Service::Appointments);
+    doctors.identity_urls = url(Service::Identity);
+    doctors.clinic = config.clinic.clone();
+    let mut appointments = appointments::Config::from_env(dir)?;
+    appointments.database_url = db(Service::Appointments);
+    appointments.patients_urls = url(Service::Patients);
+    appointments.doctors_urls = url(Service::Doctors);
+    appointments.identity_urls = url(Service::Identity);
+    appointments.clinic = config.clinic.clone();
+    let mut gateway = gateway::GatewayConfig::from_env(crate::openapi())?;
+    gateway.upstreams = Service::BACKENDS.iter().map(|s| (*s, url(*s))).collect();
+    let tls = gateway.tls.clone();
+
+    let apps: [(Service, Router); 5] = [
+        (Service::Identity, identity::app(identity).await?),
+        (Service::Patients, patients::app(patients).await?),
+        (Service::Doctors, doctors::app(doctors).await?),
         (
             Service::Appointments,
-            appointments::app(appointments::Config {
-                database_url: db(Service::Appointments),
-                patients_urls: url(Service::Patients),
-                doctors_urls: url(Service::Doctors),
-                clinic: config.clinic.clone(),
-                call_timeout: timeout,
-            })
-            .await?,
+            appointments::app(appointments).await?,
         ),
-        (
-            Service::Gateway,
-            gateway::router(gateway::GatewayConfig {
-                upstreams: Service::BACKENDS.iter().map(|s| (*s, url(*s))).collect(),
-                max_body_bytes: 1024 * 1024,
-                upstream_timeout: Duration::from_secs(10),
-                openapi: crate::openapi(),
-            }),
-        ),
+        (Service::Gateway, gateway::router(gateway)),
     ];
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    let gateway_scheme = if tls.is_some() { "https" } else { "http" };
     for (service, app) in apps {
         let listener = listeners.remove(&service).context("listener bound above")?;
-        tasks.spawn(platform::server::serve(
-            listener,
-            app,
-            shutdown.clone().cancelled_owned(),
-        ));
+        let stop = shutdown.clone().cancelled_owned();
+        match service {
+            Service::Gateway => tasks.spawn(gateway::serve(listener, app, tls.clone(), stop)),
+            _ => tasks.spawn(platform::server::serve(listener, app, stop)),
+        };
     }
     Ok(RunningSystem {
+        gateway_scheme,
         addresses,
         shutdown,
         tasks,
     })
 }
 
-/// Builds one service (or the gateway) from the environment, for `carebook serve`.
-pub async fn service_app(service: Service, data_dir: PathBuf) -> anyhow::Result<Router> {
-    Ok(match service {
+/// Runs one service (or the gateway) configured from the environment until `shutdown`, for
+/// `carebook serve`.
+pub async fn serve_one(
+    service: Service,
+    data_dir: PathBuf,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = match service {
+        Service::Gateway => {
+            let config = gateway::GatewayConfig::from_env(crate::openapi())?;
+            let tls = config.tls.clone();
+            gateway::serve(listener, gateway::router(config), tls, shutdown).await?;
+            return Ok(());
+        }
         Service::Patients => patients::app(patients::Config::from_env(&data_dir)?).await?,
         Service::Doctors => doctors::app(doctors::Config::from_env(&data_dir)?).await?,
         Service::Appointments => {
             appointments::app(appointments::Config::from_env(&data_dir)?).await?
         }
-        Service::Gateway => gateway::router(gateway::GatewayConfig::from_env(crate::openapi())?),
-    })
+        Service::Identity => identity::app(identity::Config::from_env(&data_dir)?).await?,
+    };
+    platform::server::serve(listener, app, shutdown).await?;
+    Ok(())
 }
 
 /// Brings every service's database schema up to date, for `carebook migrate`.
@@ -186,6 +212,7 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         (Service::Patients, &patients::MIGRATIONS),
         (Service::Doctors, &doctors::MIGRATIONS),
         (Service::Appointments, &appointments::MIGRATIONS),
+        (Service::Identity, &identity::MIGRATIONS),
     ] {
         let db = platform::db::Db::open(service.database_url(&data_dir).as_str(), migrations)
             .await

@@ -4,4 +4,5 @@ pub mod appointments;
 pub mod clients;
 pub mod doctors;
 pub mod events;
+pub mod identity;
 pub mod patients;

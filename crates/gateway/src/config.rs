@@ -1,13 +1,19 @@
-//! What the gateway needs to know: where each backend's instances are and how patient to be.
+//! What the gateway needs to know: where each backend's instances are, how patient to be, and
+//! how it guards the edge (rate limits, CORS, TLS).
 
 use std::fmt;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use axum::http::Uri;
-use platform::config::{Service, parse_var};
+use axum::http::{HeaderValue, Uri};
+use platform::config::{Service, parse_var, var};
 
-/// The gateway's settings; `from_env` reads them, tests build them directly.
+use crate::limit::{RateLimits, RedisSettings};
+use crate::tls::TlsConfig;
+
+/// The gateway's settings; `from_env` reads them, tests build them with `new` and adjust.
 #[derive(Clone)]
 pub struct GatewayConfig {
     /// Instances of each backend service, e.g. Service::Patients => ["http://127.0.0.1:8081"].
@@ -18,14 +24,41 @@ pub struct GatewayConfig {
     pub upstream_timeout: Duration,
     /// The merged OpenAPI document of every service, served at /api/openapi.json.
     pub openapi: utoipa::openapi::OpenApi,
+    /// Requests per minute per client IP, per user, and per IP on the credential endpoints.
+    pub rate_limits: RateLimits,
+    /// Where the rate limits are shared with other gateway instances; `None` = this process.
+    pub redis: Option<RedisSettings>,
+    /// Browser origins allowed to call the API cross-origin; empty = CORS closed.
+    pub cors_origins: Vec<HeaderValue>,
+    /// Certificate and key when the gateway terminates TLS itself; `None` = plain HTTP.
+    /// `router` does not use it: pass it to [`crate::serve`].
+    pub tls: Option<TlsConfig>,
 }
 
 impl GatewayConfig {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
     pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 
-    /// `CAREBOOK_<SERVICE>_URL` for every backend, `CAREBOOK_MAX_BODY_BYTES` and
-    /// `CAREBOOK_UPSTREAM_TIMEOUT_SECS`; a malformed value stops the start-up.
+    /// The defaults of everything but the backends and the document: in-memory rate limits of
+    /// [`RateLimits::default`], no CORS, no TLS.
+    pub fn new(upstreams: Vec<(Service, Vec<String>)>, openapi: utoipa::openapi::OpenApi) -> Self {
+        Self {
+            upstreams,
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            upstream_timeout: Self::DEFAULT_UPSTREAM_TIMEOUT,
+            openapi,
+            rate_limits: RateLimits::default(),
+            redis: None,
+            cors_origins: Vec::new(),
+            tls: None,
+        }
+    }
+
+    /// `CAREBOOK_<SERVICE>_URL` for every backend, `CAREBOOK_MAX_BODY_BYTES`,
+    /// `CAREBOOK_UPSTREAM_TIMEOUT_SECS`, the rate limits (`CAREBOOK_RATE_LIMIT_PER_MINUTE`,
+    /// `CAREBOOK_LOGIN_RATE_LIMIT_PER_MINUTE`, `CAREBOOK_REDIS_URL`, `CAREBOOK_REDIS_PREFIX`),
+    /// `CAREBOOK_CORS_ORIGINS` and `CAREBOOK_TLS_CERT`/`CAREBOOK_TLS_KEY`; a malformed value
+    /// stops the start-up.
     pub fn from_env(openapi: utoipa::openapi::OpenApi) -> anyhow::Result<Self> {
         let upstreams = Service::BACKENDS
             .into_iter()
@@ -47,6 +80,13 @@ impl GatewayConfig {
             max_body_bytes,
             upstream_timeout,
             openapi,
+            rate_limits: rate_limits_from_env()?,
+            redis: redis_from_env()?,
+            cors_origins: var("CAREBOOK_CORS_ORIGINS")
+                .map(|list| crate::cors::parse_origins(&list))
+                .transpose()?
+                .unwrap_or_default(),
+            tls: tls_from_env()?,
         })
     }
 
@@ -67,11 +107,56 @@ impl fmt::Debug for GatewayConfig {
             .field("upstreams", &self.upstreams)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("upstream_timeout", &self.upstream_timeout)
+            .field("rate_limits", &self.rate_limits)
+            .field("redis", &self.redis)
+            .field("cors_origins", &self.cors_origins)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// Backends are reached over plain HTTP: TLS ends at the edge, in front of the gateway.
+fn rate_limits_from_env() -> anyhow::Result<RateLimits> {
+    let per_minute = |key: &str, default: NonZeroU32| -> anyhow::Result<NonZeroU32> {
+        match parse_var::<u32>(key)? {
+            Some(limit) => {
+                NonZeroU32::new(limit).with_context(|| format!("{key} must be at least 1"))
+            }
+            None => Ok(default),
+        }
+    };
+    Ok(RateLimits {
+        per_minute: per_minute(
+            "CAREBOOK_RATE_LIMIT_PER_MINUTE",
+            RateLimits::DEFAULT_PER_MINUTE,
+        )?,
+        login_per_minute: per_minute(
+            "CAREBOOK_LOGIN_RATE_LIMIT_PER_MINUTE",
+            RateLimits::DEFAULT_LOGIN_PER_MINUTE,
+        )?,
+    })
+}
+
+fn redis_from_env() -> anyhow::Result<Option<RedisSettings>> {
+    let prefix = var("CAREBOOK_REDIS_PREFIX");
+    var("CAREBOOK_REDIS_URL")
+        .map(|url| {
+            let prefix = prefix.as_deref().unwrap_or(RedisSettings::DEFAULT_PREFIX);
+            RedisSettings::new(url.trim(), prefix.trim())
+        })
+        .transpose()
+}
+
+fn tls_from_env() -> anyhow::Result<Option<TlsConfig>> {
+    match (var("CAREBOOK_TLS_CERT"), var("CAREBOOK_TLS_KEY")) {
+        (Some(cert), Some(key)) => {
+            TlsConfig::from_pem_files(&PathBuf::from(cert), &PathBuf::from(key)).map(Some)
+        }
+        (None, None) => Ok(None),
+        _ => anyhow::bail!("CAREBOOK_TLS_CERT and CAREBOOK_TLS_KEY must be set together"),
+    }
+}
+
+/// Backends are reached over plain HTTP: TLS ends at the edge (the gateway or a proxy before it).
 fn check_urls(service: Service, urls: &[String]) -> anyhow::Result<()> {
     let key = format!("CAREBOOK_{}_URL", service.name().to_uppercase());
     ensure!(!urls.is_empty(), "{key} lists no instance");
@@ -122,16 +207,14 @@ mod tests {
 
     #[test]
     fn gathers_every_list_given_for_a_service() {
-        let config = GatewayConfig {
-            upstreams: vec![
+        let config = GatewayConfig::new(
+            vec![
                 (Service::Patients, vec!["http://a".to_owned()]),
                 (Service::Doctors, vec!["http://b".to_owned()]),
                 (Service::Patients, vec!["http://c".to_owned()]),
             ],
-            max_body_bytes: 1,
-            upstream_timeout: Duration::from_secs(1),
-            openapi: utoipa::openapi::OpenApi::default(),
-        };
+            utoipa::openapi::OpenApi::default(),
+        );
         assert_eq!(
             config.instances(Service::Patients),
             ["http://a", "http://c"]

@@ -45,9 +45,9 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// Appends the client's address to `x-forwarded-for` (a proxy in front of the gateway may have
-/// started the list; the last entry is the one the gateway saw) and sets `x-forwarded-proto`:
-/// the gateway itself only speaks plain HTTP.
-pub(crate) fn add_forwarded(headers: &mut HeaderMap, client: Option<IpAddr>) {
+/// started the list; the last entry is the one the gateway saw) and sets `x-forwarded-proto`
+/// to how the client reached the gateway.
+pub(crate) fn add_forwarded(headers: &mut HeaderMap, client: Option<IpAddr>, tls: bool) {
     if let Some(ip) = client {
         let mut chain: Vec<String> = headers
             .get_all(&X_FORWARDED_FOR)
@@ -61,7 +61,8 @@ pub(crate) fn add_forwarded(headers: &mut HeaderMap, client: Option<IpAddr>) {
             headers.insert(X_FORWARDED_FOR, value);
         }
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    let proto = if tls { "https" } else { "http" };
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
 }
 
 #[cfg(test)]
@@ -122,7 +123,7 @@ mod tests {
             ("x-forwarded-for", "203.0.113.9"),
             ("x-forwarded-for", "10.0.0.1"),
         ]);
-        add_forwarded(&mut map, Some(IpAddr::from([192, 0, 2, 4])));
+        add_forwarded(&mut map, Some(IpAddr::from([192, 0, 2, 4])), false);
         assert_eq!(
             map.get(X_FORWARDED_FOR).map(HeaderValue::as_bytes),
             Some(&b"203.0.113.9, 10.0.0.1, 192.0.2.4"[..])
@@ -137,10 +138,14 @@ mod tests {
     #[test]
     fn starts_x_forwarded_for_when_there_is_none() {
         let mut map = HeaderMap::new();
-        add_forwarded(&mut map, Some(IpAddr::from([127, 0, 0, 1])));
+        add_forwarded(&mut map, Some(IpAddr::from([127, 0, 0, 1])), true);
         assert_eq!(
             map.get(X_FORWARDED_FOR).map(HeaderValue::as_bytes),
             Some(&b"127.0.0.1"[..])
+        );
+        assert_eq!(
+            map.get(X_FORWARDED_PROTO).map(HeaderValue::as_bytes),
+            Some(&b"https"[..])
         );
     }
 }

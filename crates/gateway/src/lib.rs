@@ -1,24 +1,34 @@
 //! The gateway: the one entry point. It routes each `/api` path to the service that owns it,
 //! balancing over that service's instances, and serves the merged OpenAPI document and its
-//! rendering. It holds no state of its own.
+//! rendering. It guards the edge: rate limits per client and per user, CORS, optional TLS.
+//! Its only state is the rate limits' buckets (in memory, or shared in Redis).
 
+mod audit;
 mod client;
 mod config;
+mod cors;
 mod docs;
 mod error;
 mod headers;
 mod health;
+pub mod limit;
 mod proxy;
+mod tls;
 mod upstream;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::middleware;
 use platform::auth::Authenticator;
 use platform::config::Service;
 use platform::server::service_app;
+use tokio::net::TcpListener;
 
 pub use config::GatewayConfig;
+pub use limit::{RateLimiter, RateLimits, RedisSettings};
+pub use tls::{TlsConfig, serve_tls};
 
 use crate::proxy::{Backend, Proxy};
 use crate::upstream::Upstream;
@@ -33,9 +43,12 @@ const ROUTES: [(&str, Service); 5] = [
     ("/.well-known/jwks.json", Service::Identity),
 ];
 
-/// The gateway's whole application, with health, metrics, request ids and problem+json.
+/// The gateway's whole application, with health, metrics, request ids, problem+json, security
+/// headers, rate limits and (when configured) CORS. Needs no runtime to build: a Redis
+/// connection is made at the first request.
 pub fn router(config: GatewayConfig) -> Router {
     let auth = Authenticator::for_identity(&config.instances(Service::Identity));
+    let trails = audit::Trails::new(|s| config.instances(s), config.upstream_timeout);
     let client = client::build(config.upstream_timeout);
     let proxy = Arc::new(Proxy {
         client: client.clone(),
@@ -56,12 +69,33 @@ pub fn router(config: GatewayConfig) -> Router {
             api.merge(proxy::routes(prefix, backend))
         },
     );
-    service_app(
+    let api = api.merge(audit::routes(trails));
+    let limiter = Arc::new(match config.redis {
+        Some(redis) => RateLimiter::shared(config.rate_limits, redis),
+        None => RateLimiter::in_memory(config.rate_limits),
+    });
+    // Inside the platform's authentication, so the limiter sees the caller's `Principal`.
+    let api = api.layer(middleware::from_fn_with_state(limiter, limit::enforce));
+    let app = service_app(
         Service::Gateway.name(),
         api,
         health::readiness(client, upstreams),
         auth,
-    )
+    );
+    cors::allow(app, &config.cors_origins)
+}
+
+/// Serves `app` until `shutdown` completes: over TLS when `tls` is given, plain HTTP otherwise.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match tls {
+        Some(tls) => serve_tls(listener, app, tls, shutdown).await,
+        None => platform::server::serve(listener, app, shutdown).await,
+    }
 }
 
 #[cfg(test)]
@@ -76,22 +110,19 @@ mod tests {
 
     use super::*;
 
-    /// A gateway whose every backend is a closed port: a routed path answers 503 naming the
-    /// service it went to, an unrouted one 404.
+    /// A gateway whose every backend is a closed port; requests carry no token. (Routing of
+    /// authenticated requests is tested over real sockets in `tests/api/proxy.rs`.)
     async fn answer(path: &str) -> (StatusCode, Problem) {
         let closed = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
             format!("http://{}", listener.local_addr().expect("an address"))
         };
-        let config = GatewayConfig {
-            upstreams: ROUTES
-                .iter()
-                .map(|&(_, service)| (service, vec![closed.clone()]))
-                .collect(),
-            max_body_bytes: 1024,
-            upstream_timeout: Duration::from_secs(2),
-            openapi: utoipa::openapi::OpenApi::default(),
-        };
+        let upstreams = ROUTES
+            .iter()
+            .map(|&(_, service)| (service, vec![closed.clone()]))
+            .collect();
+        let mut config = GatewayConfig::new(upstreams, utoipa::openapi::OpenApi::default());
+        config.upstream_timeout = Duration::from_secs(2);
         let request = Request::get(path)
             .body(Body::empty())
             .expect("a valid request");
@@ -108,21 +139,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn routes_each_prefix_and_everything_below_it_to_its_service() {
-        let cases = [
-            ("/api/patients", "patients"),
-            ("/api/patients/", "patients"),
-            ("/api/patients/7/export?x=1", "patients"),
-            ("/api/doctors/3/schedule", "doctors"),
-            ("/api/appointments", "appointments"),
-        ];
-        for (path, service) in cases {
+    async fn refuses_api_paths_without_a_token_at_the_edge() {
+        for path in ["/api/patients", "/api/doctors/3", "/api/auth/me", "/api/x"] {
+            let (status, problem) = answer(path).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(problem.instance.as_deref(), Some(path), "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn routes_the_public_identity_paths_to_the_identity_service() {
+        for path in [
+            "/api/auth/login",
+            "/api/auth/register",
+            "/.well-known/jwks.json",
+        ] {
             let (status, problem) = answer(path).await;
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
-            let detail = problem.detail.unwrap_or_default();
             assert_eq!(
-                detail,
-                format!("The {service} service is not available."),
+                problem.detail.as_deref(),
+                Some("The identity service is not available."),
                 "{path}"
             );
         }
@@ -130,7 +166,7 @@ mod tests {
 
     #[tokio::test]
     async fn leaves_other_paths_to_the_not_found_fallback() {
-        for path in ["/api/patientsx", "/api/auth/login", "/api", "/patients/1"] {
+        for path in ["/api", "/patients/1", "/.well-known/other"] {
             let (status, problem) = answer(path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert_eq!(problem.instance.as_deref(), Some(path), "{path}");

@@ -20,6 +20,7 @@ use platform::server::REQUEST_ID;
 use crate::client::HttpClient;
 use crate::error::ProxyError;
 use crate::headers::{add_forwarded, strip_hop_by_hop};
+use crate::tls::ViaTls;
 use crate::upstream::{Instance, Upstream};
 
 /// What every forwarded request shares.
@@ -101,7 +102,11 @@ impl Outgoing {
         if has_body {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body_len));
         }
-        add_forwarded(&mut headers, client_ip);
+        add_forwarded(
+            &mut headers,
+            client_ip,
+            parts.extensions.get::<ViaTls>().is_some(),
+        );
         let path_and_query = parts
             .uri
             .path_and_query()

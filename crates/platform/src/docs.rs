@@ -27,7 +27,10 @@ fn responses(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
 }
 
 const UNAUTHORIZED: (&str, &str) = ("401", "Missing, invalid or expired access token");
-const FORBIDDEN: (&str, &str) = ("403", "The caller's role or relationship does not allow this");
+const FORBIDDEN: (&str, &str) = (
+    "403",
+    "The caller's role or relationship does not allow this",
+);
 const RATE_LIMITED: (&str, &str) = ("429", "Too many requests; see Retry-After");
 const UNAVAILABLE: (&str, &str) = ("503", "A dependency is unavailable");
 
@@ -38,7 +41,10 @@ pub struct BadRequest;
 impl IntoResponses for BadRequest {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses(&[
-            ("400", "Malformed request or invalid fields (one entry per field)"),
+            (
+                "400",
+                "Malformed request or invalid fields (one entry per field)",
+            ),
             ("413", "Body too large"),
             ("415", "Body is not JSON"),
             UNAUTHORIZED,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod outbox;
 pub mod page;
+pub mod security;
 pub mod server;
 pub mod telemetry;
 pub mod time;

@@ -1,5 +1,5 @@
 //! What every service's HTTP server has in common: health, metrics, request ids, request logs,
-//! problem+json for every error, and graceful shutdown.
+//! problem+json for every error, security headers, and graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,7 +24,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
-use crate::telemetry;
+use crate::{security, telemetry};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -77,6 +77,8 @@ pub fn service_app(
         }))
         .layer(
             ServiceBuilder::new()
+                // Outermost, so every answer gets them, even a caught panic's.
+                .layer(middleware::from_fn(security::headers))
                 .layer(SetSensitiveRequestHeadersLayer::new([
                     header::AUTHORIZATION,
                     header::COOKIE,

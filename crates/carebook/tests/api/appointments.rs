@@ -263,6 +263,7 @@ async fn idempotency_key_replays_the_first_answer(app: &TestApp) {
     let send = |body: serde_json::Value| {
         app.http
             .post(format!("{}/api/appointments", app.gateway))
+            .bearer_auth(&app.admin_token)
             .header("Idempotency-Key", "booking-123")
             .json(&body)
             .send()

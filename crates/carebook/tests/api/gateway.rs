@@ -15,6 +15,7 @@ async fn every_response_carries_a_request_id(app: &TestApp) {
     let echoed = app
         .http
         .get(format!("{}/api/nothing-here", app.gateway))
+        .bearer_auth(&app.admin_token)
         .header("x-request-id", "trace-me-42")
         .send()
         .await

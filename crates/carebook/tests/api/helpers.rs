@@ -50,12 +50,32 @@ fn postgres_admin_url() -> String {
 
 pub struct TestApp {
     pub gateway: String,
+    /// The bootstrap admin's access token; the plain helpers act as this admin.
+    pub admin_token: String,
     pub urls: HashMap<Service, String>,
     pub http: reqwest::Client,
     pub database_urls: HashMap<Service, String>,
     running: RunningSystem,
     postgres_databases: Vec<String>,
     _data_dir: tempfile::TempDir,
+}
+
+/// A signed-in user of the test system.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user_id: i64,
+    pub patient_id: Option<i64>,
+    pub doctor_id: Option<i64>,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+pub const ADMIN_EMAIL: &str = "admin@carebook.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// A password the policy accepts, distinct per user.
+pub fn password(n: u32) -> String {
+    format!("correct horse battery staple {n}")
 }
 
 /// A response: status, headers and the JSON body (`Null` when empty or not JSON).
@@ -142,15 +162,11 @@ impl TestApp {
             data_dir: data_dir.path().to_owned(),
             database_urls: database_urls.clone(),
             clinic: ClinicConfig::default(),
-            addresses: [
-                Service::Gateway,
-                Service::Patients,
-                Service::Doctors,
-                Service::Appointments,
-            ]
-            .into_iter()
-            .map(|s| (s, loopback))
-            .collect(),
+            admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
+            addresses: std::iter::once(Service::Gateway)
+                .chain(Service::BACKENDS)
+                .map(|s| (s, loopback))
+                .collect(),
         };
         let running = system::start(config).await.expect("the system starts");
         let urls = running
@@ -158,21 +174,26 @@ impl TestApp {
             .keys()
             .map(|s| (*s, running.url(*s)))
             .collect();
-        Self {
+        let mut app = Self {
             gateway: running.url(Service::Gateway),
+            admin_token: String::new(),
             urls,
             http: reqwest::Client::new(),
             database_urls,
             running,
             postgres_databases,
             _data_dir: data_dir,
-        }
+        };
+        let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.expect(200);
+        app.admin_token = tokens.body["accessToken"].as_str().unwrap().to_owned();
+        app
     }
 
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         self.request_to(&self.gateway, method, path, body).await
     }
 
+    /// A request to any base URL, as the bootstrap admin.
     pub async fn request_to(
         &self,
         base: &str,
@@ -180,11 +201,78 @@ impl TestApp {
         path: &str,
         body: Option<&Value>,
     ) -> Reply {
+        self.send(base, Some(&self.admin_token), method, path, body)
+            .await
+    }
+
+    /// A request through the gateway as the holder of `token` (anonymous when `None`).
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        self.send(&self.gateway, token, method, path, body).await
+    }
+
+    async fn send(
+        &self,
+        base: &str,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
         let mut request = self.http.request(method, format!("{base}{path}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
         read(request.send().await.unwrap()).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        let body = json!({"email": email, "password": password});
+        self.call(None, Method::POST, "/api/auth/login", Some(&body))
+            .await
+    }
+
+    /// Registers patient `n` through the public endpoint and signs them in.
+    pub async fn register_patient(&self, n: u32) -> Account {
+        let mut body = patient_body(n);
+        body["password"] = json!(password(n));
+        let registered = self
+            .call(None, Method::POST, "/api/auth/register", Some(&body))
+            .await
+            .expect(201);
+        assert_eq!(registered.body["role"], "PATIENT");
+        self.sign_in(&body).await
+    }
+
+    /// Has the admin register doctor `n` with an account, and signs them in.
+    pub async fn register_doctor(&self, n: u32) -> Account {
+        let mut body = doctor_body(n);
+        body["password"] = json!(password(n));
+        body["role"] = json!("DOCTOR");
+        let registered = self.post("/api/auth/register", &body).await.expect(201);
+        assert!(registered.body["doctorId"].is_i64(), "{}", registered.body);
+        self.sign_in(&body).await
+    }
+
+    async fn sign_in(&self, registered: &Value) -> Account {
+        let email = registered["email"].as_str().unwrap();
+        let password = registered["password"].as_str().unwrap();
+        let tokens = self.login(email, password).await.expect(200).body;
+        Account {
+            user_id: tokens["userId"].as_i64().unwrap(),
+            patient_id: tokens["patientId"].as_i64(),
+            doctor_id: tokens["doctorId"].as_i64(),
+            token: tokens["accessToken"].as_str().unwrap().to_owned(),
+            refresh_token: tokens["refreshToken"].as_str().unwrap().to_owned(),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -337,4 +425,23 @@ pub fn next_monday() -> Date {
 /// `next_monday()` at `HH:MM` UTC, as the API takes it.
 pub fn monday_at(time: &str) -> String {
     format!("{}T{time}:00Z", next_monday())
+}
+
+/// The identity service's private signing key `kid`, read from its database, to forge tokens
+/// that differ from genuine ones in exactly one claim.
+pub async fn identity_signing_key(app: &TestApp, kid: &str) -> jsonwebtoken::EncodingKey {
+    use base64::Engine;
+    let mut conn = sqlx::AnyConnection::connect(&app.database_urls[&Service::Identity])
+        .await
+        .unwrap();
+    let (private_key,): (String,) =
+        sqlx::query_as("SELECT private_key FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(private_key)
+        .unwrap();
+    jsonwebtoken::EncodingKey::from_ed_der(&der)
 }

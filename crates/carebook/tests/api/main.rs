@@ -5,9 +5,12 @@
 mod helpers;
 
 mod appointments;
+mod audit;
+mod authorization;
 mod concurrency;
 mod doctors;
 mod gateway;
 mod patients;
 mod resilience;
 mod schema;
+mod tokens;

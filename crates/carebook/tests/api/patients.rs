@@ -47,6 +47,7 @@ async fn refuses_invalid_patients_naming_every_field(app: &TestApp) {
     let malformed = app
         .http
         .post(format!("{}/api/patients", app.gateway))
+        .bearer_auth(&app.admin_token)
         .header("content-type", "application/json")
         .body("{not json")
         .send()

@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use platform::config::ClinicConfig;
+use platform::config::{ClinicConfig, Service};
 use serde_json::json;
 
-use crate::helpers::monday_at;
+use crate::helpers::{Backend, TestApp, monday_at};
 
 /// A loopback address nothing listens on.
 async fn closed_port_url() -> String {
@@ -17,12 +17,15 @@ async fn closed_port_url() -> String {
 
 #[tokio::test]
 async fn booking_with_its_dependencies_down_is_a_503_problem() {
+    let system = TestApp::spawn(Backend::Sqlite).await;
     let data = tempfile::tempdir().unwrap();
     let down = closed_port_url().await;
+    // A second appointment service whose patient and doctor services are unreachable.
     let app = appointments::app(appointments::Config {
         database_url: format!("sqlite://{}", data.path().join("a.db").display()).into(),
         patients_urls: vec![down.clone()],
         doctors_urls: vec![down],
+        identity_urls: vec![system.urls[&Service::Identity].clone()],
         clinic: ClinicConfig::default(),
         call_timeout: Duration::from_secs(1),
     })
@@ -36,20 +39,19 @@ async fn booking_with_its_dependencies_down_is_a_503_problem() {
         std::future::pending(),
     ));
 
-    let http = reqwest::Client::new();
     let body = json!({"patientId": 1, "doctorId": 1, "appointmentDate": monday_at("09:00")});
     for _ in 0..8 {
         let started = Instant::now();
-        let reply = http
-            .post(format!("{base}/api/appointments"))
-            .json(&body)
-            .send()
+        let reply = system
+            .request_to(
+                &base,
+                reqwest::Method::POST,
+                "/api/appointments",
+                Some(&body),
+            )
             .await
-            .unwrap();
-        assert_eq!(reply.status(), 503);
-        assert_eq!(reply.headers()["content-type"], "application/problem+json");
-        let problem: serde_json::Value = reply.json().await.unwrap();
-        let detail = problem["detail"].as_str().unwrap();
+            .expect(503);
+        let detail = reply.body["detail"].as_str().unwrap();
         assert!(detail.contains("service is unavailable"), "{detail}");
         assert!(
             !detail.contains("127.0.0.1"),
@@ -57,13 +59,9 @@ async fn booking_with_its_dependencies_down_is_a_503_problem() {
         );
         assert!(started.elapsed() < Duration::from_secs(3));
     }
-    let list: serde_json::Value = http
-        .get(format!("{base}/api/appointments"))
-        .send()
+    let list = system
+        .request_to(&base, reqwest::Method::GET, "/api/appointments", None)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["total"], 0);
+        .expect(200);
+    assert_eq!(list.body["total"], 0);
 }

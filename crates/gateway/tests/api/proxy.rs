@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! The gateway on a real socket in front of a stand-in upstream on another: what crosses, what
 //! is refused, and how failures of the upstream are answered.
 
@@ -8,142 +7,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::http::{Method, StatusCode};
 use axum::routing::{any, get};
-use gateway::GatewayConfig;
 use platform::config::Service;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
-const MAX_BODY: usize = 1024;
-const NOT_FOUND_BODY: &str = r#"{"type":"urn:carebook:problem:not-found","title":"Not Found","status":404,"detail":"No doctor 404.","instance":"/api/doctors/404"}"#;
-
-/// Answers with what it received, so tests can see what the gateway sent.
-async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
-    let seen: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.to_string(),
-                json!(value.to_str().unwrap_or("<binary>")),
-            )
-        })
-        .collect();
-    let echoed = json!({
-        "method": method.as_str(),
-        "path": uri.path(),
-        "query": uri.query(),
-        "headers": seen,
-        "body": String::from_utf8_lossy(&body),
-    });
-    (
-        StatusCode::CREATED,
-        [("x-upstream", "stand-in")],
-        axum::Json(echoed),
-    )
-}
-
-fn stand_in() -> Router {
-    Router::new()
-        .route("/health/live", get(|| async { "UP" }))
-        .route(
-            "/api/appointments/slow",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                "too late"
-            }),
-        )
-        .route(
-            "/api/doctors/404",
-            get(|| async {
-                (
-                    StatusCode::NOT_FOUND,
-                    [(CONTENT_TYPE.as_str(), "application/problem+json")],
-                    NOT_FOUND_BODY,
-                )
-            }),
-        )
-        .route("/api/{*rest}", any(echo))
-}
-
-/// Serves `app` on a free port of 127.0.0.1 until the test ends; returns its base URL.
-async fn spawn(app: Router) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(platform::server::serve(
-        listener,
-        app,
-        std::future::pending(),
-    ));
-    format!("http://{address}")
-}
-
-/// A URL where nothing listens: the port was free a moment ago.
-fn closed_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://{}", listener.local_addr().unwrap())
-}
-
-struct TestGateway {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl TestGateway {
-    async fn start(upstreams: Vec<(Service, Vec<String>)>, timeout: Duration) -> Self {
-        let info = utoipa::openapi::InfoBuilder::new()
-            .title("carebook test")
-            .version("1")
-            .build();
-        let config = GatewayConfig {
-            upstreams,
-            max_body_bytes: MAX_BODY,
-            upstream_timeout: timeout,
-            openapi: utoipa::openapi::OpenApi::new(info, utoipa::openapi::Paths::new()),
-        };
-        Self {
-            url: spawn(gateway::router(config)).await,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// Every backend served by one stand-in.
-    async fn in_front_of(upstream: &str) -> Self {
-        Self::start(every_service(&[upstream]), Duration::from_secs(5)).await
-    }
-
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.url))
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.request(Method::GET, path).send().await.unwrap()
-    }
-}
-
-fn every_service(urls: &[&str]) -> Vec<(Service, Vec<String>)> {
-    let urls: Vec<String> = urls.iter().map(|u| (*u).to_owned()).collect();
-    Service::BACKENDS
-        .into_iter()
-        .map(|s| (s, urls.clone()))
-        .collect()
-}
-
-/// Asserts a problem+json answer with `status` and returns its body.
-async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status);
-    let content_type = response.headers()[CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], status);
-    body
-}
+use crate::support::{
+    MAX_BODY, NOT_FOUND_BODY, TestGateway, closed_port, config, every_service, jwks, problem,
+    spawn, stand_in, with_identity,
+};
 
 #[tokio::test]
 async fn forwards_method_path_query_headers_and_body() {
@@ -238,12 +111,13 @@ async fn an_oversize_body_is_refused_with_413() {
     problem(response, 413).await;
 
     // Without a declared length the limit applies as the chunks arrive.
-    let raw = post_chunked(&gateway.url, "/api/patients", 4, 512).await;
+    let raw = post_chunked(&gateway.url, "/api/auth/register", 4, 512).await;
     assert!(raw.starts_with("HTTP/1.1 413"), "{raw}");
     assert!(raw.contains("application/problem+json"), "{raw}");
 }
 
-/// reqwest cannot send a chunked body here (no `stream` feature), so this speaks HTTP by hand.
+/// reqwest cannot send a chunked body here (no `stream` feature), so this speaks HTTP by hand
+/// (without a token, so to a public path).
 async fn post_chunked(base: &str, path: &str, chunks: usize, chunk_len: usize) -> String {
     let address = base.trim_start_matches("http://").to_owned();
     let mut request = format!(
@@ -270,7 +144,9 @@ async fn post_chunked(base: &str, path: &str, chunks: usize, chunk_len: usize) -
 #[tokio::test]
 async fn a_slow_upstream_is_a_gateway_timeout() {
     let upstream = spawn(stand_in()).await;
-    let gateway = TestGateway::start(every_service(&[&upstream]), Duration::from_millis(200)).await;
+    let mut config = config(every_service(&[&upstream]));
+    config.upstream_timeout = Duration::from_millis(200);
+    let gateway = TestGateway::start(config).await;
 
     let started = Instant::now();
     let body = problem(gateway.get("/api/appointments/slow").await, 504).await;
@@ -289,7 +165,7 @@ async fn a_closed_upstream_is_unavailable_without_revealing_where_it_is() {
     let mut upstreams = every_service(&[&upstream]);
     upstreams.retain(|(service, _)| *service != Service::Doctors);
     upstreams.push((Service::Doctors, vec![closed.clone()]));
-    let gateway = TestGateway::start(upstreams, Duration::from_secs(5)).await;
+    let gateway = TestGateway::start(config(upstreams)).await;
 
     let body = problem(gateway.get("/api/doctors/1").await, 503).await;
 
@@ -307,11 +183,7 @@ async fn a_closed_upstream_is_unavailable_without_revealing_where_it_is() {
 #[tokio::test]
 async fn a_refused_instance_is_passed_over_for_a_live_one() {
     let upstream = spawn(stand_in()).await;
-    let gateway = TestGateway::start(
-        every_service(&[&closed_port(), &upstream]),
-        Duration::from_secs(5),
-    )
-    .await;
+    let gateway = TestGateway::start(config(every_service(&[&closed_port(), &upstream]))).await;
 
     for _ in 0..4 {
         assert_eq!(
@@ -342,8 +214,10 @@ async fn a_request_that_was_sent_is_never_sent_to_another_instance() {
         }),
     );
     let second = spawn(counting).await;
-    let gateway =
-        TestGateway::start(every_service(&[&rude_url, &second]), Duration::from_secs(5)).await;
+    // The key set comes from a well-behaved identity.
+    let identity = spawn(stand_in()).await;
+    let upstreams = with_identity(every_service(&[&rude_url, &second]), &identity);
+    let gateway = TestGateway::start(config(upstreams)).await;
 
     // A fresh gateway starts its rotation at the first instance.
     let response = gateway
@@ -377,4 +251,85 @@ async fn serves_the_openapi_document_and_its_rendering() {
             .starts_with("text/html")
     );
     assert!(docs.text().await.unwrap().contains("swagger-ui"));
+}
+
+/// Answers every `/api` path with its own name; identity also publishes the key set.
+fn named(service: Service) -> Router {
+    let name = service.name();
+    let api = Router::new().route(
+        "/api/{*rest}",
+        any(move || async move { axum::Json(json!({ "service": name })) }),
+    );
+    if service == Service::Identity {
+        api.route(
+            "/.well-known/jwks.json",
+            get(|| async { axum::Json(jwks()) }),
+        )
+    } else {
+        api
+    }
+}
+
+#[tokio::test]
+async fn routes_each_prefix_and_everything_below_it_to_its_service() {
+    let mut upstreams = Vec::new();
+    for service in Service::BACKENDS {
+        upstreams.push((service, vec![spawn(named(service)).await]));
+    }
+    let gateway = TestGateway::start(config(upstreams)).await;
+
+    for (path, service) in [
+        ("/api/patients", "patients"),
+        ("/api/patients/", "patients"),
+        ("/api/patients/7/export?x=1", "patients"),
+        ("/api/doctors/3/schedule", "doctors"),
+        ("/api/appointments", "appointments"),
+        ("/api/auth/me", "identity"),
+    ] {
+        let response = gateway.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["service"], service, "{path}");
+    }
+    let keys: Value = gateway
+        .anonymous(Method::GET, "/.well-known/jwks.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys["keys"][0]["kty"], "OKP");
+}
+
+#[tokio::test]
+async fn an_api_request_without_a_valid_token_never_reaches_the_upstream() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let counting = stand_in().route(
+        "/api/patients",
+        get(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { "acted" }
+        }),
+    );
+    let gateway = TestGateway::in_front_of(&spawn(counting).await).await;
+
+    let missing = gateway
+        .anonymous(Method::GET, "/api/patients")
+        .send()
+        .await
+        .unwrap();
+    problem(missing, 401).await;
+    let forged = gateway
+        .anonymous(Method::GET, "/api/patients")
+        .bearer_auth("e30.e30.c2ln")
+        .send()
+        .await
+        .unwrap();
+    problem(forged, 401).await;
+
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    assert_eq!(gateway.get("/api/patients").await.status(), StatusCode::OK);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
