@@ -37,6 +37,8 @@ enum Command {
     Serve { service: String },
     /// Bring every service's database schema up to date, then exit.
     Migrate,
+    /// Add a new token-signing key to the identity database (see the README's key rotation).
+    RotateSigningKey,
     /// Seed the demo clinic through a running gateway (skipped when doctors exist).
     DemoData {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -63,6 +65,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Up { no_demo_data } => up(cli.data_dir, !no_demo_data).await,
         Command::Serve { service } => serve(&service, cli.data_dir).await,
         Command::Migrate => system::migrate(cli.data_dir).await,
+        Command::RotateSigningKey => {
+            let config = identity::Config::from_env(&cli.data_dir)?;
+            let kid = identity::rotate_signing_key(&config).await?;
+            println!("new signing key {kid}: published now, signing within a minute");
+            Ok(())
+        }
         Command::DemoData { gateway } => {
             let zone = platform::config::ClinicConfig::from_env()?.timezone;
             let admin = SystemConfig::from_env(cli.data_dir)?.admin.context(

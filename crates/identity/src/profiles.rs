@@ -1,11 +1,9 @@
 //! Creating the profile of a new account in the patient or doctor service, as the identity
 //! service itself (a short-lived `SERVICE` token), never with the registering caller's token.
 
-use axum::extract::FromRequestParts;
-use axum::http::{HeaderValue, Method, Request, header};
+use axum::http::{HeaderValue, Method};
 use platform::ApiError;
 use platform::client::{Forwarded, ServiceClient};
-use platform::server::REQUEST_ID;
 use serde::Deserialize;
 
 use crate::domain::registration::Profile;
@@ -38,7 +36,7 @@ impl Profiles {
         service_token: &str,
         request_id: Option<&HeaderValue>,
     ) -> platform::Result<LinkedProfile> {
-        let forwarded = forwarded(service_token, request_id).await?;
+        let forwarded = Forwarded::service(service_token, request_id);
         match profile {
             Profile::Patient(input) => {
                 let created: Created = self
@@ -64,23 +62,6 @@ impl Profiles {
             }
             Profile::None => Ok(LinkedProfile::default()),
         }
-    }
-}
-
-/// The headers of the call: our service token and the request id of the request being served.
-/// `Forwarded` is only ever built from request headers, so it is built from a request made here.
-async fn forwarded(token: &str, request_id: Option<&HeaderValue>) -> platform::Result<Forwarded> {
-    let mut request = Request::builder().header(header::AUTHORIZATION, format!("Bearer {token}"));
-    if let Some(id) = request_id {
-        request = request.header(REQUEST_ID, id);
-    }
-    let (mut parts, ()) = request
-        .body(())
-        .map_err(|err| ApiError::Internal(anyhow::anyhow!("cannot build a call: {err}")))?
-        .into_parts();
-    match Forwarded::from_request_parts(&mut parts, &()).await {
-        Ok(forwarded) => Ok(forwarded),
-        Err(never) => match never {},
     }
 }
 

@@ -18,6 +18,16 @@ pub struct Forwarded {
 }
 
 impl Forwarded {
+    /// A call a service makes on its own behalf, with its own bearer token, inside the request
+    /// `request_id` (if any).
+    pub fn service(token: &str, request_id: Option<&HeaderValue>) -> Self {
+        Self {
+            request_id: request_id.cloned(),
+            authorization: HeaderValue::try_from(format!("Bearer {token}")).ok(),
+            idempotency_key: None,
+        }
+    }
+
     pub(super) fn apply(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         if let Some(id) = &self.request_id {
             request = request.header(REQUEST_ID.as_str(), id.as_bytes());
