@@ -4,13 +4,13 @@ use contracts::events::{PatientChanged, types};
 use contracts::patients::Patient;
 use jiff::Timestamp;
 use platform::ApiError;
-use platform::db::{Db, contains_pattern, violated_constraint};
+use platform::db::{Db, contains_pattern, fetch_page, violated_constraint, where_all};
 use platform::outbox;
 use platform::page::PageRequest;
 use platform::time::{from_millis, to_millis};
+use sqlx::Arguments;
 use sqlx::any::AnyArguments;
 use sqlx::error::BoxDynError;
-use sqlx::{Arguments, AssertSqlSafe};
 
 use crate::domain::PatientDetails;
 use crate::policy::{ListScope, MayRead, MayWrite};
@@ -134,25 +134,17 @@ impl PatientStore {
         if matches!(scope, ListScope::Only(ids) if ids.is_empty()) {
             return Ok((Vec::new(), 0));
         }
-        let (total,): (i64,) = {
-            let (clause, args) = list_filter(q, scope).map_err(anyhow::Error::from_boxed)?;
-            let sql = format!("SELECT COUNT(*) FROM patients {clause}");
-            sqlx::query_as_with(AssertSqlSafe(sql), args)
-                .fetch_one(self.db.pool())
-                .await?
-        };
-        let (clause, mut args) = list_filter(q, scope).map_err(anyhow::Error::from_boxed)?;
-        args.add(page.limit()).map_err(anyhow::Error::from_boxed)?;
-        args.add(page.offset()).map_err(anyhow::Error::from_boxed)?;
-        let sql = format!(
-            "SELECT id, name, email, phone, dob, address, medical_history, registration_date \
-             FROM patients {clause} ORDER BY id LIMIT ${} OFFSET ${}",
-            args.len() - 1,
-            args.len()
-        );
-        let rows: Vec<PatientRow> = sqlx::query_as_with(AssertSqlSafe(sql), args)
-            .fetch_all(self.db.pool())
-            .await?;
+        let (rows, total): (Vec<PatientRow>, i64) = fetch_page(
+            &self.db,
+            (
+                "patients",
+                "id, name, email, phone, dob, address, medical_history, registration_date",
+                "id",
+            ),
+            &|args| list_filter(args, q, scope),
+            page,
+        )
+        .await?;
         Ok((
             rows.into_iter().map(PatientRow::into_patient).collect(),
             total,
@@ -161,8 +153,11 @@ impl PatientStore {
 }
 
 /// `WHERE ...` from fixed fragments; the search term and ids go in as placeholders.
-fn list_filter(q: Option<&str>, scope: &ListScope) -> Result<(String, AnyArguments), BoxDynError> {
-    let mut args = AnyArguments::default();
+fn list_filter(
+    args: &mut AnyArguments,
+    q: Option<&str>,
+    scope: &ListScope,
+) -> Result<String, BoxDynError> {
     let mut conditions = Vec::new();
     if let Some(q) = q {
         args.add(contains_pattern(q))?;
@@ -179,12 +174,7 @@ fn list_filter(q: Option<&str>, scope: &ListScope) -> Result<(String, AnyArgumen
         }
         conditions.push(format!("id IN ({})", placeholders.join(", ")));
     }
-    let clause = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
-    Ok((clause, args))
+    Ok(where_all(&conditions))
 }
 
 fn email_taken(err: sqlx::Error) -> ApiError {

@@ -9,9 +9,13 @@ use std::sync::Once;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Arguments, AssertSqlSafe, Executor, Transaction};
+
+use crate::page::PageRequest;
 
 static PLATFORM_SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 static PLATFORM_POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -138,6 +142,53 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Builds a `WHERE …` clause from fixed fragments, pushing its values into the arguments.
+pub type FilterBuilder<'a> =
+    dyn Fn(&mut AnyArguments) -> Result<String, BoxDynError> + Send + Sync + 'a;
+
+/// One page of `SELECT {columns} FROM {table} {filter} ORDER BY {order}` and the number of rows
+/// the filter matches. The SQL is assembled from the caller's fixed fragments; every value goes
+/// through a placeholder.
+pub async fn fetch_page<R>(
+    db: &Db,
+    (table, columns, order): (&'static str, &'static str, &'static str),
+    filter: &FilterBuilder<'_>,
+    page: PageRequest,
+) -> crate::Result<(Vec<R>, i64)>
+where
+    R: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+{
+    let mut args = AnyArguments::default();
+    let clause = filter(&mut args).map_err(anyhow::Error::from_boxed)?;
+    let count = format!("SELECT COUNT(*) FROM {table} {clause}");
+    let (total,): (i64,) = sqlx::query_as_with(AssertSqlSafe(count), args)
+        .fetch_one(db.pool())
+        .await?;
+
+    let mut args = AnyArguments::default();
+    let clause = filter(&mut args).map_err(anyhow::Error::from_boxed)?;
+    args.add(page.limit()).map_err(anyhow::Error::from_boxed)?;
+    args.add(page.offset()).map_err(anyhow::Error::from_boxed)?;
+    let rows = format!(
+        "SELECT {columns} FROM {table} {clause} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        args.len() - 1,
+        args.len()
+    );
+    let rows = sqlx::query_as_with(AssertSqlSafe(rows), args)
+        .fetch_all(db.pool())
+        .await?;
+    Ok((rows, total))
+}
+
+/// `WHERE a AND b …`, or nothing when there are no conditions.
+pub fn where_all(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
     }
 }
 

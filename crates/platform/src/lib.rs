@@ -14,6 +14,8 @@ pub mod page;
 pub mod security;
 pub mod server;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 pub mod validation;
 pub mod values;

@@ -1,11 +1,12 @@
 use contracts::appointments::{Appointment, AppointmentStatus};
 use contracts::doctors::Slot;
 use jiff::Timestamp;
+use platform::db::{fetch_page, where_all};
 use platform::page::PageRequest;
 use platform::time::{from_millis, to_millis};
+use sqlx::Arguments;
 use sqlx::any::AnyArguments;
 use sqlx::error::BoxDynError;
-use sqlx::{Arguments, AssertSqlSafe};
 
 use super::{AppointmentRow, AppointmentStore};
 
@@ -46,11 +47,7 @@ impl ListFilter {
             args.add(to_millis(to))?;
             conditions.push(format!("start_at < ${}", args.len()));
         }
-        Ok(if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        })
+        Ok(where_all(&conditions))
     }
 }
 
@@ -73,31 +70,18 @@ impl AppointmentStore {
         filter: &ListFilter,
         page: PageRequest,
     ) -> platform::Result<(Vec<Appointment>, i64)> {
-        let mut args = AnyArguments::default();
-        let clause = filter
-            .where_clause(&mut args)
-            .map_err(anyhow::Error::from_boxed)?;
-        let count_sql = format!("SELECT COUNT(*) FROM appointments {clause}");
-        let (total,): (i64,) = sqlx::query_as_with(AssertSqlSafe(count_sql), args)
-            .fetch_one(self.db.pool())
-            .await?;
-
-        let mut args = AnyArguments::default();
-        let clause = filter
-            .where_clause(&mut args)
-            .map_err(anyhow::Error::from_boxed)?;
-        args.add(page.limit()).map_err(anyhow::Error::from_boxed)?;
-        args.add(page.offset()).map_err(anyhow::Error::from_boxed)?;
-        let rows_sql = format!(
-            "SELECT id, patient_id, doctor_id, start_at, end_at, description, service_type, \
-             status, cancellation_reason, rejection_reason, late_cancellation, created_at, \
-             updated_at FROM appointments {clause} ORDER BY start_at, id LIMIT ${} OFFSET ${}",
-            args.len() - 1,
-            args.len()
-        );
-        let rows: Vec<AppointmentRow> = sqlx::query_as_with(AssertSqlSafe(rows_sql), args)
-            .fetch_all(self.db.pool())
-            .await?;
+        let (rows, total): (Vec<AppointmentRow>, i64) = fetch_page(
+            &self.db,
+            (
+                "appointments",
+                "id, patient_id, doctor_id, start_at, end_at, description, service_type, status, \
+                 cancellation_reason, rejection_reason, late_cancellation, created_at, updated_at",
+                "start_at, id",
+            ),
+            &|args| filter.where_clause(args),
+            page,
+        )
+        .await?;
         Ok((
             rows.into_iter()
                 .map(AppointmentRow::into_appointment)

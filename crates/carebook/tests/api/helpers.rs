@@ -8,9 +8,12 @@ use carebook::system::{self, RunningSystem, SystemConfig};
 use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
 use platform::config::{ClinicConfig, Service};
+use platform::testing::unique_database_name;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
+
+pub use platform::testing::{create_postgres_database, drop_postgres_databases, postgres_url};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -40,12 +43,6 @@ macro_rules! on_both_backends {
             )*
         }
     };
-}
-
-/// The server PostgreSQL tests create their databases on (`CAREBOOK_TEST_POSTGRES_URL`).
-fn postgres_admin_url() -> String {
-    std::env::var("CAREBOOK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 pub struct TestApp {
@@ -149,7 +146,7 @@ impl TestApp {
                     data_dir.path().join(format!("{service}.db")).display()
                 ),
                 Backend::Postgres => {
-                    let name = format!("carebook_test_{}_{service}", uuid::Uuid::new_v4().simple());
+                    let name = unique_database_name(service.name());
                     create_postgres_database(&name).await;
                     postgres_databases.push(name.clone());
                     postgres_url(&name)
@@ -333,53 +330,6 @@ impl Drop for TestApp {
         self.running.shutdown();
         drop_postgres_databases(std::mem::take(&mut self.postgres_databases));
     }
-}
-
-/// Drops test databases. Called from `Drop` inside a test's runtime, so it uses its own.
-pub fn drop_postgres_databases(databases: Vec<String>) {
-    if databases.is_empty() {
-        return;
-    }
-    let _ = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut admin = sqlx::AnyConnection::connect(&postgres_admin_url())
-                .await
-                .unwrap();
-            for name in databases {
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut admin)
-                    .await;
-            }
-        });
-    })
-    .join();
-}
-
-pub async fn create_postgres_database(name: &str) {
-    let admin_url = postgres_admin_url();
-    let mut admin = sqlx::AnyConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|err| {
-            panic!("PostgreSQL is required for these tests ({admin_url}): {err}")
-        });
-    let sql = format!("CREATE DATABASE \"{name}\"");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-}
-
-pub fn postgres_url(database: &str) -> String {
-    let admin = postgres_admin_url();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(base, _)| base);
-    format!("{base}/{database}")
 }
 
 async fn read(response: reqwest::Response) -> Reply {

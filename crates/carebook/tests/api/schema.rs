@@ -52,7 +52,7 @@ async fn sqlite_and_postgres_migrations_build_the_same_tables() {
         let sqlite = Db::open(&format!("sqlite://{}", file.display()), migrations)
             .await
             .unwrap();
-        let database = format!("carebook_test_{}_{name}", uuid::Uuid::new_v4().simple());
+        let database = platform::testing::unique_database_name(name);
         create_postgres_database(&database).await;
         databases.push(database.clone());
         let postgres = Db::open(&postgres_url(&database), migrations)

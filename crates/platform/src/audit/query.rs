@@ -1,10 +1,11 @@
 use jiff::Timestamp;
 use serde::Deserialize;
+use sqlx::Arguments;
 use sqlx::any::AnyArguments;
-use sqlx::{Arguments, AssertSqlSafe};
 use utoipa::IntoParams;
 
 use super::{AuditEntry, AuditLog, AuditRow};
+use crate::db::{fetch_page, where_all};
 use crate::error::ApiError;
 use crate::page::PageRequest;
 use crate::time::{parse_instant, to_millis};
@@ -66,11 +67,7 @@ impl AuditFilter {
             args.add(to_millis(to))?;
             conditions.push(format!("at < ${}", args.len()));
         }
-        Ok(if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        })
+        Ok(where_all(&conditions))
     }
 }
 
@@ -81,31 +78,18 @@ impl AuditLog {
         filter: &AuditFilter,
         page: PageRequest,
     ) -> crate::Result<(Vec<AuditEntry>, i64)> {
-        let mut args = AnyArguments::default();
-        let clause = filter
-            .where_clause(&mut args)
-            .map_err(anyhow::Error::from_boxed)?;
-        let count_sql = format!("SELECT COUNT(*) FROM audit_log {clause}");
-        let (total,): (i64,) = sqlx::query_as_with(AssertSqlSafe(count_sql), args)
-            .fetch_one(self.db.pool())
-            .await?;
-
-        let mut args = AnyArguments::default();
-        let clause = filter
-            .where_clause(&mut args)
-            .map_err(anyhow::Error::from_boxed)?;
-        args.add(page.limit()).map_err(anyhow::Error::from_boxed)?;
-        args.add(page.offset()).map_err(anyhow::Error::from_boxed)?;
-        let sql = format!(
-            "SELECT id, at, service, actor_id, actor_role, patient_id, action, resource, outcome, \
-             endpoint, request_id FROM audit_log {clause} ORDER BY at DESC, id DESC \
-             LIMIT ${} OFFSET ${}",
-            args.len() - 1,
-            args.len()
-        );
-        let rows: Vec<AuditRow> = sqlx::query_as_with(AssertSqlSafe(sql), args)
-            .fetch_all(self.db.pool())
-            .await?;
+        let (rows, total): (Vec<AuditRow>, i64) = fetch_page(
+            &self.db,
+            (
+                "audit_log",
+                "id, at, service, actor_id, actor_role, patient_id, action, resource, outcome, \
+                 endpoint, request_id",
+                "at DESC, id DESC",
+            ),
+            &|args| filter.where_clause(args),
+            page,
+        )
+        .await?;
         Ok((rows.into_iter().map(AuditEntry::from).collect(), total))
     }
 }

@@ -1,8 +1,6 @@
 //! The store against real databases: every scenario runs on a fresh SQLite file and on a fresh
 //! PostgreSQL database (on the server at `CAREBOOK_TEST_POSTGRES_URL`).
 
-mod harness;
-
 use contracts::doctors::{DoctorInput, Schedule, Slot, TimeOffInput, Weekday, WorkingHours};
 use contracts::events::types;
 use jiff::tz::TimeZone;
@@ -14,7 +12,9 @@ use super::{DoctorQuery, DoctorStore};
 use crate::domain::doctor::DoctorDetails;
 use crate::domain::schedule::ScheduleUpdate;
 use crate::domain::time_off::TimeOffPeriod;
-use harness::TestDb;
+use platform::testing::TestDatabase;
+
+use crate::MIGRATIONS;
 
 /// Runs each named `async fn(&DoctorStore, &Db)` once per backend.
 macro_rules! on_both_backends {
@@ -23,9 +23,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let test_db = super::TestDb::sqlite().await;
+                    let test_db = super::TestDatabase::sqlite(&super::MIGRATIONS).await;
                     super::$name(&DoctorStore::new(test_db.db.clone()), &test_db.db).await;
-                    test_db.discard().await;
                 }
             )*
             use super::DoctorStore;
@@ -34,9 +33,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let test_db = super::TestDb::postgres().await;
+                    let test_db = super::TestDatabase::postgres(&super::MIGRATIONS).await;
                     super::$name(&DoctorStore::new(test_db.db.clone()), &test_db.db).await;
-                    test_db.discard().await;
                 }
             )*
             use super::DoctorStore;

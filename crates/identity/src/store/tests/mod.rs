@@ -1,7 +1,6 @@
 //! The store against real databases: every scenario runs on a fresh SQLite file and on a fresh
 //! PostgreSQL database (on the server at `CAREBOOK_TEST_POSTGRES_URL`).
 
-mod harness;
 mod login_failures;
 mod refresh_tokens;
 mod signing_keys;
@@ -12,7 +11,9 @@ use jiff::{SignedDuration, Timestamp};
 use platform::values::Email;
 
 use super::IdentityStore;
-use harness::TestDb;
+use platform::testing::TestDatabase;
+
+use crate::MIGRATIONS;
 use login_failures::*;
 use refresh_tokens::*;
 use signing_keys::*;
@@ -25,9 +26,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let test_db = super::TestDb::sqlite().await;
+                    let test_db = super::TestDatabase::sqlite(&super::MIGRATIONS).await;
                     super::$name(&IdentityStore::new(test_db.db.clone())).await;
-                    test_db.discard().await;
                 }
             )*
             use super::IdentityStore;
@@ -36,9 +36,8 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let test_db = super::TestDb::postgres().await;
+                    let test_db = super::TestDatabase::postgres(&super::MIGRATIONS).await;
                     super::$name(&IdentityStore::new(test_db.db.clone())).await;
-                    test_db.discard().await;
                 }
             )*
             use super::IdentityStore;
