@@ -73,6 +73,12 @@ impl Directory {
             .ok_or_else(|| ApiError::unprocessable("doctorId", "no such doctor"))
     }
 
+    /// Drops what is cached about a patient, when the patient service says it changed.
+    pub fn forget_patient(&self, id: i64) {
+        let known = self.known_patients.clone();
+        tokio::spawn(async move { known.invalidate(&id).await });
+    }
+
     async fn patient_exists(&self, id: i64, fwd: &Forwarded) -> platform::Result<bool> {
         if self.known_patients.contains_key(&id) {
             return Ok(true);

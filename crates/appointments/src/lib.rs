@@ -15,13 +15,16 @@ use std::time::Duration;
 use axum::Router;
 use contracts::appointments::Appointment;
 use contracts::clients::{DoctorsClient, PatientsClient};
+use contracts::events::types;
 use platform::ApiError;
 use platform::audit::AuditLog;
 use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
+use platform::events::EventBus;
 use platform::server::{Readiness, service_app};
+use tokio_util::sync::CancellationToken;
 
 use crate::directory::Directory;
 use crate::store::AppointmentStore;
@@ -72,9 +75,14 @@ fn not_found(id: i64) -> ApiError {
     ApiError::NotFound(format!("Appointment {id} does not exist."))
 }
 
-/// Connects, migrates, and returns the service's whole HTTP app.
-pub async fn app(config: Config) -> anyhow::Result<Router> {
+/// Connects, migrates, starts the outbox relay, and returns the service's whole HTTP app.
+pub async fn app(
+    config: Config,
+    bus: &EventBus,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Router> {
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
+    bus.spawn_relay(Service::Appointments.name(), db.clone(), shutdown.clone());
     let auth = Authenticator::for_identity(&config.identity_urls);
     let patients = ServiceClient::new(
         Service::Patients.name(),
@@ -87,10 +95,21 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
         config.call_timeout,
     )?;
     let audit = AuditLog::new(db.clone(), Service::Appointments.name());
+    let directory = Directory::new(PatientsClient(patients), DoctorsClient(doctors));
+    let cached = directory.clone();
+    bus.spawn_listener(
+        &[types::PATIENT_UPDATED],
+        move |event| {
+            if let Some(id) = event.data.get("patientId").and_then(|v| v.as_i64()) {
+                cached.forget_patient(id);
+            }
+        },
+        shutdown.clone(),
+    );
     let state = AppState {
         store: AppointmentStore::new(db.clone()),
         audit: audit.clone(),
-        directory: Directory::new(PatientsClient(patients), DoctorsClient(doctors)),
+        directory,
         clinic: config.clinic,
     };
     let (api, _) = api::routes().split_for_parts();
@@ -98,7 +117,7 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
         Service::Appointments.name(),
         api.with_state(state)
             .merge(platform::audit::api::router(audit)),
-        Readiness::database(db),
+        Readiness::database_and_bus(db, bus.clone()),
         auth,
     ))
 }

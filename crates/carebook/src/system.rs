@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use axum::Router;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
+use platform::events::EventBus;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +23,11 @@ pub struct SystemConfig {
     pub addresses: HashMap<Service, SocketAddr>,
     /// The bootstrap admin `(email, password)`, created on an empty identity database.
     pub admin: Option<(String, String)>,
+    /// RabbitMQ (`CAREBOOK_AMQP_URL`); `None` runs the in-process event bus.
+    pub amqp_url: Option<String>,
+    /// The secret services exchange for their own tokens; `up` makes a random one per run
+    /// when `CAREBOOK_SERVICE_SECRET` is unset (every service is in this process).
+    pub service_secret: String,
 }
 
 impl SystemConfig {
@@ -54,15 +60,19 @@ impl SystemConfig {
             clinic: ClinicConfig::from_env()?,
             addresses,
             admin,
+            amqp_url: platform::config::var("CAREBOOK_AMQP_URL"),
+            service_secret: platform::config::var("CAREBOOK_SERVICE_SECRET")
+                .unwrap_or_else(random_secret),
         })
     }
 }
 
-const ALL: [Service; 5] = [
+const ALL: [Service; 6] = [
     Service::Gateway,
     Service::Patients,
     Service::Doctors,
     Service::Appointments,
+    Service::Notifications,
     Service::Identity,
 ];
 
@@ -130,6 +140,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     identity.doctors_urls = url(Service::Doctors);
     identity.identity_urls = url(Service::Identity);
     identity.bootstrap_admin = config.admin.clone();
+    identity.service_secret = Some(config.service_secret.clone());
     let mut patients = patients::Config::from_env(dir)?;
     patients.database_url = db(Service::Patients);
     patients.appointments_urls = url(Service::Appointments);
@@ -150,17 +161,24 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     gateway.upstreams = Service::BACKENDS.iter().map(|s| (*s, url(*s))).collect();
     let tls = gateway.tls.clone();
 
+    let shutdown = CancellationToken::new();
+    let bus = EventBus::new(config.amqp_url.as_deref(), contracts::events::TOPOLOGY);
     let apps: [(Service, Router); 5] = [
         (Service::Identity, identity::app(identity).await?),
-        (Service::Patients, patients::app(patients).await?),
-        (Service::Doctors, doctors::app(doctors).await?),
+        (
+            Service::Patients,
+            patients::app(patients, &bus, &shutdown).await?,
+        ),
+        (
+            Service::Doctors,
+            doctors::app(doctors, &bus, &shutdown).await?,
+        ),
         (
             Service::Appointments,
-            appointments::app(appointments).await?,
+            appointments::app(appointments, &bus, &shutdown).await?,
         ),
         (Service::Gateway, gateway::router(gateway)),
     ];
-    let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let gateway_scheme = if tls.is_some() { "https" } else { "http" };
     for (service, app) in apps {
@@ -187,21 +205,35 @@ pub async fn serve_one(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let stopping = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopping.cancel();
+    });
+    let bus = EventBus::from_env(contracts::events::TOPOLOGY);
     let app = match service {
         Service::Gateway => {
             let config = gateway::GatewayConfig::from_env(crate::openapi())?;
             let tls = config.tls.clone();
-            gateway::serve(listener, gateway::router(config), tls, shutdown).await?;
+            let router = gateway::router(config);
+            gateway::serve(listener, router, tls, stop.cancelled_owned()).await?;
             return Ok(());
         }
-        Service::Patients => patients::app(patients::Config::from_env(&data_dir)?).await?,
-        Service::Doctors => doctors::app(doctors::Config::from_env(&data_dir)?).await?,
+        Service::Patients => {
+            patients::app(patients::Config::from_env(&data_dir)?, &bus, &stop).await?
+        }
+        Service::Doctors => {
+            doctors::app(doctors::Config::from_env(&data_dir)?, &bus, &stop).await?
+        }
         Service::Appointments => {
-            appointments::app(appointments::Config::from_env(&data_dir)?).await?
+            let config = appointments::Config::from_env(&data_dir)?;
+            appointments::app(config, &bus, &stop).await?
         }
         Service::Identity => identity::app(identity::Config::from_env(&data_dir)?).await?,
+        Service::Notifications => anyhow::bail!("the notification service is not built yet"),
     };
-    platform::server::serve(listener, app, shutdown).await?;
+    platform::server::serve(listener, app, stop.cancelled_owned()).await?;
     Ok(())
 }
 
@@ -221,4 +253,12 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         tracing::info!(%service, "schema up to date");
     }
     Ok(())
+}
+
+/// 256 random bits, hex.
+pub fn random_secret() -> String {
+    rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

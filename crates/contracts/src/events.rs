@@ -62,4 +62,32 @@ pub mod types {
     pub const APPOINTMENT_RESCHEDULED: &str = "AppointmentRescheduled";
     pub const APPOINTMENT_COMPLETED: &str = "AppointmentCompleted";
     pub const APPOINTMENT_NO_SHOW: &str = "AppointmentNoShow";
+
+    /// Every type published today.
+    pub const ALL: &[&str] = &[
+        PATIENT_REGISTERED,
+        PATIENT_UPDATED,
+        DOCTOR_CREATED,
+        DOCTOR_UPDATED,
+        APPOINTMENT_REQUESTED,
+        APPOINTMENT_APPROVED,
+        APPOINTMENT_REJECTED,
+        APPOINTMENT_CANCELLED,
+        APPOINTMENT_RESCHEDULED,
+        APPOINTMENT_COMPLETED,
+        APPOINTMENT_NO_SHOW,
+    ];
+}
+
+/// Every durable subscription of the deployment. Each process declares all of them when it
+/// connects to the broker, so a queue collects its events even before its consumer first runs.
+pub static TOPOLOGY: &[platform::events::Subscription] = &[platform::events::Subscription {
+    queue: queues::NOTIFICATIONS,
+    // Appointment events become notifications and reminders; every type may be a webhook's.
+    event_types: types::ALL,
+}];
+
+/// Queue names: one per consuming service.
+pub mod queues {
+    pub const NOTIFICATIONS: &str = "notifications";
 }

@@ -187,3 +187,35 @@ pub struct Account {
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
+
+/// A carebook service asking for a token of its own (role `SERVICE`), proving it holds the
+/// deployment's shared service secret.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceTokenRequest {
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ServiceTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceTokenRequest")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A short-lived `SERVICE` access token.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceToken {
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for ServiceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceToken")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}

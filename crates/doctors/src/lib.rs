@@ -17,8 +17,10 @@ use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
+use platform::events::EventBus;
 use platform::server::{Readiness, service_app};
 use platform::time::parse_zone;
+use tokio_util::sync::CancellationToken;
 
 use crate::domain::schedule::WeeklyHours;
 use crate::domain::slots::WorkingCalendar;
@@ -82,9 +84,14 @@ impl AppState {
     }
 }
 
-/// Connects, migrates, and returns the service's whole HTTP app.
-pub async fn app(config: Config) -> anyhow::Result<Router> {
+/// Connects, migrates, starts the outbox relay, and returns the service's whole HTTP app.
+pub async fn app(
+    config: Config,
+    bus: &EventBus,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Router> {
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
+    bus.spawn_relay(Service::Doctors.name(), db.clone(), shutdown.clone());
     let auth = Authenticator::for_identity(&config.identity_urls);
     let appointments = ServiceClient::new(
         Service::Appointments.name(),
@@ -100,7 +107,7 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
     Ok(service_app(
         Service::Doctors.name(),
         api.with_state(state),
-        Readiness::database(db),
+        Readiness::database_and_bus(db, bus.clone()),
         auth,
     ))
 }

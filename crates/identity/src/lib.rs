@@ -54,6 +54,8 @@ pub struct Config {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub call_timeout: Duration,
+    /// `CAREBOOK_SERVICE_SECRET`: services presenting it get `SERVICE` tokens; `None` = off.
+    pub service_secret: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,6 +74,10 @@ impl std::fmt::Debug for Config {
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("call_timeout", &self.call_timeout)
+            .field(
+                "service_secret",
+                &self.service_secret.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -98,6 +104,7 @@ impl Config {
             access_ttl: MAX_ACCESS_TTL,
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             call_timeout: Duration::from_secs(5),
+            service_secret: var("CAREBOOK_SERVICE_SECRET"),
         })
     }
 
@@ -127,6 +134,7 @@ pub struct AppState {
     lockout: LockoutPolicy,
     access_ttl: Duration,
     refresh_ttl: Duration,
+    service_secret: Option<std::sync::Arc<str>>,
 }
 
 impl AppState {
@@ -191,6 +199,7 @@ async fn build(config: Config, hasher: PasswordHasher) -> anyhow::Result<Router>
         lockout,
         access_ttl: config.access_ttl,
         refresh_ttl: config.refresh_ttl,
+        service_secret: config.service_secret.map(Into::into),
     };
     let (api, _) = api::routes().split_for_parts();
     let api = api::well_known(api).with_state(state);

@@ -17,7 +17,9 @@ use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::db::{Db, Migrations};
+use platform::events::EventBus;
 use platform::server::{Readiness, service_app};
+use tokio_util::sync::CancellationToken;
 
 use crate::policy::Policy;
 use crate::store::PatientStore;
@@ -66,9 +68,14 @@ impl AppState {
     }
 }
 
-/// Connects, migrates, and returns the service's whole HTTP app.
-pub async fn app(config: Config) -> anyhow::Result<Router> {
+/// Connects, migrates, starts the outbox relay, and returns the service's whole HTTP app.
+pub async fn app(
+    config: Config,
+    bus: &EventBus,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Router> {
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
+    bus.spawn_relay(Service::Patients.name(), db.clone(), shutdown.clone());
     let auth = Authenticator::for_identity(&config.identity_urls);
     let appointments = ServiceClient::new(
         Service::Appointments.name(),
@@ -89,7 +96,7 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
         Service::Patients.name(),
         api.with_state(state)
             .merge(platform::audit::api::router(audit)),
-        Readiness::database(db),
+        Readiness::database_and_bus(db, bus.clone()),
         auth,
     ))
 }

@@ -15,14 +15,16 @@ pub enum Service {
     Patients,
     Doctors,
     Appointments,
+    Notifications,
     Identity,
 }
 
 impl Service {
-    pub const BACKENDS: [Service; 4] = [
+    pub const BACKENDS: [Service; 5] = [
         Service::Patients,
         Service::Doctors,
         Service::Appointments,
+        Service::Notifications,
         Service::Identity,
     ];
 
@@ -32,6 +34,7 @@ impl Service {
             Self::Patients => "patients",
             Self::Doctors => "doctors",
             Self::Appointments => "appointments",
+            Self::Notifications => "notifications",
             Self::Identity => "identity",
         }
     }
@@ -42,6 +45,7 @@ impl Service {
             Self::Patients => 8081,
             Self::Doctors => 8082,
             Self::Appointments => 8083,
+            Self::Notifications => 8084,
             Self::Identity => 8085,
         }
     }
@@ -174,6 +178,7 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_ADMIN_EMAIL",
     "CAREBOOK_ADMIN_PASSWORD",
     "CAREBOOK_LOGIN_MAX_FAILURES",
+    "CAREBOOK_SERVICE_SECRET",
     "CAREBOOK_RATE_LIMIT_PER_MINUTE",
     "CAREBOOK_LOGIN_RATE_LIMIT_PER_MINUTE",
     "CAREBOOK_REDIS_URL",

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod outbox;
 pub mod page;

@@ -24,6 +24,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
+use crate::events::EventBus;
 use crate::{security, telemetry};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,6 +49,19 @@ impl Readiness {
                 db.ping()
                     .await
                     .map_err(|_| "database unreachable".to_owned())
+            }
+        })
+    }
+
+    /// The database, and the message broker when events go through one.
+    pub fn database_and_bus(db: Db, bus: EventBus) -> Self {
+        Self::new(move || {
+            let (db, bus) = (db.clone(), bus.clone());
+            async move {
+                db.ping()
+                    .await
+                    .map_err(|_| "database unreachable".to_owned())?;
+                bus.check().await
             }
         })
     }

@@ -36,6 +36,49 @@ pub fn parse_zone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name.trim()).map_err(|_| format!("`{name}` is not a known IANA time zone"))
 }
 
+/// What time it is, for background work (reminders, retries, leases). Production reads the
+/// system clock; tests hold a manual clock and move it forward, so "24 hours before" needs no
+/// waiting.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    /// Milliseconds added to the system time; `None` reads the system clock.
+    manual: Option<std::sync::Arc<std::sync::atomic::AtomicI64>>,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that stands at `start` until [`Clock::advance`] or [`Clock::set`] moves it.
+    pub fn manual(start: Timestamp) -> Self {
+        Self {
+            manual: Some(std::sync::Arc::new(start.as_millisecond().into())),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        match &self.manual {
+            Some(ms) => from_millis(ms.load(std::sync::atomic::Ordering::SeqCst)),
+            None => Timestamp::now(),
+        }
+    }
+
+    /// Moves a manual clock forward; the system clock cannot be moved.
+    pub fn advance(&self, by: std::time::Duration) {
+        if let Some(ms) = &self.manual {
+            let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+            ms.fetch_add(by, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    pub fn set(&self, to: Timestamp) {
+        if let Some(ms) = &self.manual {
+            ms.store(to.as_millisecond(), std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

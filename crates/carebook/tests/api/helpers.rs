@@ -160,6 +160,8 @@ impl TestApp {
             database_urls: database_urls.clone(),
             clinic: ClinicConfig::default(),
             admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
+            service_secret: carebook::system::random_secret(),
+            amqp_url: None,
             addresses: std::iter::once(Service::Gateway)
                 .chain(Service::BACKENDS)
                 .map(|s| (s, loopback))

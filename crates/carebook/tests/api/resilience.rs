@@ -1,6 +1,8 @@
 //! A service whose dependencies are down answers 503 problems, quickly, and writes nothing.
 
+use platform::events::EventBus;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use platform::config::{ClinicConfig, Service};
 use serde_json::json;
@@ -21,16 +23,18 @@ async fn booking_with_its_dependencies_down_is_a_503_problem() {
     let data = tempfile::tempdir().unwrap();
     let down = closed_port_url().await;
     // A second appointment service whose patient and doctor services are unreachable.
-    let app = appointments::app(appointments::Config {
+    let config = appointments::Config {
         database_url: format!("sqlite://{}", data.path().join("a.db").display()).into(),
         patients_urls: vec![down.clone()],
         doctors_urls: vec![down],
         identity_urls: vec![system.urls[&Service::Identity].clone()],
         clinic: ClinicConfig::default(),
         call_timeout: Duration::from_secs(1),
-    })
-    .await
-    .unwrap();
+    };
+    let bus = EventBus::new(None, contracts::events::TOPOLOGY);
+    let app = appointments::app(config, &bus, &CancellationToken::new())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(platform::server::serve(

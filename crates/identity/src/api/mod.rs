@@ -5,6 +5,7 @@ mod client;
 mod jwks;
 mod login;
 mod register;
+mod service_token;
 mod session;
 
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(session::refresh))
         .routes(routes!(session::logout))
         .routes(routes!(account::me))
+        .routes(routes!(service_token::issue))
 }
 
 /// The key set lives outside `/api`: it is public and not part of the API document.

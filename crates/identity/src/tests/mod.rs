@@ -17,6 +17,7 @@ use crate::hashing::{PasswordHasher, cheap_params};
 
 pub const ADMIN_EMAIL: &str = "admin@carebook.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const SERVICE_SECRET: &str = "service-secret-for-tests";
 
 pub struct TestIdentity {
     pub url: String,
@@ -68,6 +69,7 @@ impl TestIdentity {
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(86_400),
             call_timeout: Duration::from_secs(2),
+            service_secret: Some(SERVICE_SECRET.to_owned()),
         };
         tweak(&mut config);
         let app = build_for_tests(config.clone()).await.unwrap();

@@ -151,3 +151,35 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_stay_valid() {
     assert!(verifier.verify(&old).await.is_ok());
     app.get("/api/auth/me", Some(&old)).await.expect(200);
 }
+
+#[tokio::test]
+async fn the_service_secret_buys_a_short_lived_service_token_and_nothing_else_does() {
+    let app = TestIdentity::spawn(|_| {}).await;
+    let issued = app
+        .post(
+            "/api/auth/service-token",
+            None,
+            &json!({"secret": super::SERVICE_SECRET}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(issued.body["expiresIn"], 300);
+    let verifier = TokenVerifier::new(std::slice::from_ref(&app.url));
+    let principal = verifier.verify(&issued.text("accessToken")).await.unwrap();
+    assert_eq!(principal.role, Role::Service);
+
+    let wrong = json!({"secret": "guessing"});
+    app.post("/api/auth/service-token", None, &wrong)
+        .await
+        .expect(401);
+
+    let closed = TestIdentity::spawn(|config| config.service_secret = None).await;
+    closed
+        .post(
+            "/api/auth/service-token",
+            None,
+            &json!({"secret": super::SERVICE_SECRET}),
+        )
+        .await
+        .expect(404);
+}

@@ -22,6 +22,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/api/auth/register",
     "/api/auth/login",
     "/api/auth/refresh",
+    "/api/auth/service-token",
     "/api/openapi.json",
 ];
 

@@ -4,9 +4,11 @@
 mod claims;
 mod middleware;
 mod principal;
+mod service_tokens;
 mod verifier;
 
 pub use claims::{AUDIENCE, Claims, ISSUER, Role};
 pub use middleware::Authenticator;
 pub use principal::Principal;
+pub use service_tokens::ServiceTokens;
 pub use verifier::TokenVerifier;

@@ -1,0 +1,166 @@
+//! The outbox relay: publishes what a service committed to its outbox, oldest first, and marks
+//! exactly the rows it published.
+//!
+//! It never keeps a high-water mark: every pass reads all unpublished rows, so a transaction
+//! that committed late with a lower id is picked up by the next pass instead of being skipped.
+//! Events of one aggregate keep their order because the transactions that wrote them were
+//! serialized by the aggregate's row lock, so their ids follow their commit order. On
+//! PostgreSQL one relay per database publishes at a time (an advisory lock held on a dedicated
+//! connection); the others stand by and take over when its connection goes away.
+
+use std::time::{Duration, Instant};
+
+use sqlx::any::AnyArguments;
+use sqlx::{AnyConnection, Arguments, AssertSqlSafe, Connection};
+use tokio_util::sync::CancellationToken;
+
+use super::EventBus;
+use super::inbox::backoff;
+use crate::db::{Backend, Db};
+use crate::outbox::Envelope;
+use crate::time::to_millis;
+
+const BATCH: i64 = 256;
+/// How often an idle relay looks for new rows.
+const POLL: Duration = Duration::from_millis(20);
+/// How often a standby relay tries to take over.
+const STANDBY_POLL: Duration = Duration::from_secs(2);
+/// Published rows and inbox entries are kept this long, then deleted.
+const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+/// `pg_try_advisory_lock` key of the relay (each service has its own database).
+const RELAY_LOCK: i64 = 0x6361_7265_626f_6f6b;
+
+/// Publishes one batch of unpublished rows; the number published.
+pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+    )
+    .bind(BATCH)
+    .fetch_all(db.pool())
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let events = rows
+        .iter()
+        .map(|(_, payload)| serde_json::from_str(payload))
+        .collect::<Result<Vec<Envelope>, _>>()?;
+    bus.publish(&events).await?;
+
+    let mut args = AnyArguments::default();
+    args.add(to_millis(jiff::Timestamp::now()))
+        .map_err(anyhow::Error::from_boxed)?;
+    for (id, _) in &rows {
+        args.add(*id).map_err(anyhow::Error::from_boxed)?;
+    }
+    let placeholders: Vec<String> = (2..=rows.len() + 1).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "UPDATE outbox SET published_at = $1 WHERE id IN ({})",
+        placeholders.join(", ")
+    );
+    sqlx::query_with(AssertSqlSafe(sql), args)
+        .execute(db.pool())
+        .await?;
+    metrics::counter!("events_published_total").increment(rows.len() as u64);
+    Ok(rows.len())
+}
+
+/// Relays until `shutdown`, reconnecting and backing off by itself.
+pub(crate) async fn run(db: Db, bus: EventBus, source: &'static str, shutdown: CancellationToken) {
+    let mut leader = Leadership::default();
+    let mut failures = 0;
+    let mut housekept = Instant::now();
+    loop {
+        let pass = async {
+            if !leader.ensure(&db).await? {
+                return Ok(None);
+            }
+            if housekept.elapsed() >= HOUSEKEEPING_EVERY {
+                housekeeping(&db).await?;
+                housekept = Instant::now();
+            }
+            relay_once(&db, &bus).await.map(Some)
+        };
+        let pause = match pass.await {
+            Ok(None) => STANDBY_POLL,
+            Ok(Some(0)) => {
+                failures = 0;
+                POLL
+            }
+            Ok(Some(_)) => {
+                failures = 0;
+                Duration::ZERO
+            }
+            Err(err) => {
+                failures += 1;
+                // A broken leader connection may have lost the lock: elect again.
+                leader.resign().await;
+                tracing::warn!(source, failures, error = %format!("{err:#}"), "outbox relay failed");
+                backoff(failures + 2)
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+    leader.resign().await;
+}
+
+/// Whether this relay may publish: always on SQLite (one process owns the file); on
+/// PostgreSQL while it holds the advisory lock on its own connection.
+#[derive(Default)]
+struct Leadership {
+    conn: Option<AnyConnection>,
+    checked: Option<Instant>,
+}
+
+impl Leadership {
+    async fn ensure(&mut self, db: &Db) -> anyhow::Result<bool> {
+        if db.backend() == Backend::Sqlite {
+            return Ok(true);
+        }
+        if let Some(conn) = self.conn.as_mut() {
+            // Still connected means still holding the lock; checked every few seconds.
+            if self.checked.is_none_or(|at| at.elapsed() >= STANDBY_POLL) {
+                conn.ping().await?;
+                self.checked = Some(Instant::now());
+            }
+            return Ok(true);
+        }
+        let mut conn = db.pool().acquire().await?.detach();
+        let (acquired,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        if acquired {
+            self.conn = Some(conn);
+            self.checked = Some(Instant::now());
+        } else {
+            let _ = conn.close().await;
+        }
+        Ok(acquired)
+    }
+
+    /// Gives the lock up (closing the connection releases it).
+    async fn resign(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// Deletes published outbox rows and inbox entries past their retention.
+async fn housekeeping(db: &Db) -> anyhow::Result<()> {
+    let cutoff = to_millis(jiff::Timestamp::now()) - RETENTION.as_millis() as i64;
+    sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
+        .bind(cutoff)
+        .execute(db.pool())
+        .await?;
+    sqlx::query("DELETE FROM inbox WHERE handled_at < $1")
+        .bind(cutoff)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
