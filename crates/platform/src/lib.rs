@@ -15,7 +15,7 @@ pub mod page;
 pub mod security;
 pub mod server;
 pub mod telemetry;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
 pub mod validation;

@@ -16,3 +16,6 @@ pub use handler::{Handler, Subscription};
 pub use inbox::{Delivered, deliver};
 pub use local::LocalBus;
 pub use relay::relay_once;
+
+#[cfg(test)]
+mod tests;
