@@ -41,3 +41,40 @@ if ! redis_up; then
 fi
 redis_up || { echo "Redis did not come up on 127.0.0.1:6379" >&2; exit 1; }
 echo "Redis ready"
+
+# RabbitMQ, for the event tests: each test run adds (and deletes) its own vhost on this broker.
+rabbit_up() { rabbitmqctl -q await_startup --timeout 10 >/dev/null 2>&1; }
+if ! command -v rabbitmq-server >/dev/null; then
+  echo "RabbitMQ is missing; installing it" >&2
+  apt-get update -qq && apt-get install -y -qq rabbitmq-server >/dev/null
+fi
+if ! rabbit_up; then
+  echo "RabbitMQ is not running; starting it" >&2
+  rabbitmq-server -detached || echo "rabbitmq-server -detached failed; waiting anyway" >&2
+  # await_startup fails at once while the node itself is not up yet, so ask again.
+  for _ in $(seq 1 60); do rabbit_up && break; sleep 1; done
+fi
+rabbit_up && (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null ||
+  { echo "RabbitMQ did not come up on 127.0.0.1:5672 (logs: /var/log/rabbitmq)" >&2; exit 1; }
+# Test vhosts (carebook-test-<unix seconds>-<random>) left behind by interrupted runs; an hour
+# old at least, so a run in progress keeps its own.
+now=$(date +%s)
+rabbitmqctl -q list_vhosts | { grep -E '^carebook-test-[0-9]+-' || true; } |
+  while read -r vhost; do
+    created=${vhost#carebook-test-}
+    created=${created%%-*}
+    if [ $((now - created)) -gt 3600 ]; then rabbitmqctl -q delete_vhost "$vhost" >/dev/null; fi
+  done
+echo "RabbitMQ ready"
+
+# Python with aiosmtpd, for the SMTP server the e-mail tests send to (CAREBOOK_TEST_PYTHON).
+venv=/var/cache/carebook-ci/venv
+if [ ! -x "$venv/bin/python" ]; then
+  if ! python3 -c 'import ensurepip' 2>/dev/null; then
+    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+  fi
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null || "$venv/bin/pip" install -q aiosmtpd
+"$venv/bin/python" -c 'import aiosmtpd' || { echo "aiosmtpd is not importable in $venv" >&2; exit 1; }
+echo "Python with aiosmtpd ready ($venv/bin/python)"

@@ -5,4 +5,6 @@ pub mod clients;
 pub mod doctors;
 pub mod events;
 pub mod identity;
+pub mod notifications;
 pub mod patients;
+pub mod webhooks;

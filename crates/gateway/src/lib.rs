@@ -35,10 +35,12 @@ use crate::upstream::Upstream;
 
 /// Which service owns which path prefix; a prefix covers itself and every path below it.
 /// Other paths are left to the platform's 404 fallback.
-const ROUTES: [(&str, Service); 5] = [
+const ROUTES: [(&str, Service); 7] = [
     ("/api/patients", Service::Patients),
     ("/api/doctors", Service::Doctors),
     ("/api/appointments", Service::Appointments),
+    ("/api/notifications", Service::Notifications),
+    ("/api/webhooks", Service::Notifications),
     ("/api/auth", Service::Identity),
     ("/.well-known/jwks.json", Service::Identity),
 ];

@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod concurrency;
 mod doctors;
+mod fixtures;
 mod gateway;
 mod patients;
 mod resilience;
