@@ -7,7 +7,7 @@ use platform::page::Page;
 use reqwest::Method;
 
 use crate::appointments::{Appointment, DecisionBody, NewAppointment};
-use crate::doctors::{Availability, Slot};
+use crate::doctors::{Availability, Doctor, Slot};
 use crate::patients::Patient;
 
 #[derive(Debug, Clone)]
@@ -23,6 +23,11 @@ impl PatientsClient {
 pub struct DoctorsClient(pub ServiceClient);
 
 impl DoctorsClient {
+    /// `None` when the doctor does not exist.
+    pub async fn doctor(&self, id: i64, fwd: &Forwarded) -> Result<Option<Doctor>, ApiError> {
+        self.0.get(&format!("/api/doctors/{id}"), fwd).await
+    }
+
     /// `None` when the doctor does not exist.
     pub async fn availability(
         &self,

@@ -1,0 +1,176 @@
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use contracts::notifications::{
+    Channel, NewNotification, Notification, NotificationFilter, NotificationKind, RecipientType,
+};
+use platform::audit::{Action, AuditContext, Outcome};
+use platform::client::Forwarded;
+use platform::docs::{BadQuery, BadRequest, Unprocessable};
+use platform::extract::Json;
+use platform::page::{Page, PageParams};
+use platform::validation::Violations;
+use platform::values::NonBlank;
+use platform::{ApiError, Result};
+
+use crate::AppState;
+use crate::domain::{Facts, NewNotificationRow, Recipient};
+use crate::policy;
+use crate::store::ListFilter;
+
+const MAX_MESSAGE_CHARS: usize = 2000;
+const MAX_SUBJECT_CHARS: usize = 200;
+
+/// Notifications, newest first (ADMIN: all; a patient or doctor: their own).
+///
+/// A patient or doctor always gets their own notifications; naming another recipient
+/// (`recipientId` or `recipientType`) is `403`. Until it is delivered, a notification's
+/// `message` is the plain title of its kind.
+#[utoipa::path(get, path = "/api/notifications", tag = "notifications",
+    params(NotificationFilter, PageParams),
+    responses((status = 200, body = Page<Notification>), BadQuery))]
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: AuditContext,
+    Query(filter): Query<NotificationFilter>,
+    Query(page): Query<PageParams>,
+) -> Result<axum::Json<Page<Notification>>> {
+    let page = page.validate()?;
+    let asked = ListFilter {
+        recipient_type: filter.recipient_type,
+        recipient_id: filter.recipient_id,
+        status: filter.status,
+    };
+    let filter = match policy::scope_list(&ctx.principal, asked.clone()) {
+        Ok(filter) => filter,
+        Err(refused) => return Err(audit_refusal(&state, &ctx, &asked, refused).await),
+    };
+    let (items, total) = state.store.list(&filter, page).await?;
+    for n in items
+        .iter()
+        .filter(|n| n.recipient.kind == RecipientType::Patient)
+    {
+        let resource = format!("notification/{}", n.id);
+        let patient = Some(n.recipient.id);
+        state
+            .audit
+            .outcome(&ctx, patient, Action::List, &resource, Ok(()))
+            .await?;
+    }
+    let items = items.iter().map(|n| n.to_wire(&state.templates)).collect();
+    Ok(axum::Json(Page::new(items, page, total)))
+}
+
+/// Send a message to a patient or doctor (ADMIN); delivery is asynchronous.
+///
+/// `422` when the recipient does not exist; `400` when the channel is not configured here.
+#[utoipa::path(post, path = "/api/notifications", tag = "notifications",
+    request_body = NewNotification,
+    responses((status = 202, body = Notification), BadRequest, Unprocessable))]
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: AuditContext,
+    forwarded: Forwarded,
+    Json(input): Json<NewNotification>,
+) -> Result<(StatusCode, axum::Json<Notification>)> {
+    policy::may_send(&ctx.principal)?;
+    let row = validate(&state, input)?;
+    let recipient = row.recipient;
+    let result = async {
+        if !state.directory.exists(recipient, &forwarded).await? {
+            let message = match recipient.kind {
+                RecipientType::Patient => "no such patient",
+                RecipientType::Doctor => "no such doctor",
+            };
+            return Err(ApiError::unprocessable("recipientId", message));
+        }
+        state
+            .store
+            .insert(&row, state.clock.now())
+            .await?
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("message key collision")))
+    }
+    .await;
+    let resource = match &result {
+        Ok(n) => format!("notification/{}", n.id),
+        Err(_) => "notification".to_owned(),
+    };
+    let stored = match recipient.kind {
+        RecipientType::Patient => {
+            let patient = Some(recipient.id);
+            state
+                .audit
+                .outcome(&ctx, patient, Action::Create, &resource, result)
+                .await?
+        }
+        RecipientType::Doctor => result?,
+    };
+    tracing::info!(
+        notification_id = stored.id,
+        channel = stored.channel.as_str(),
+        "message queued"
+    );
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(stored.to_wire(&state.templates)),
+    ))
+}
+
+/// Every field checked at once; the message is stored as written and needs no rendering.
+fn validate(state: &AppState, input: NewNotification) -> Result<NewNotificationRow> {
+    let mut v = Violations::default();
+    if input.recipient_id <= 0 {
+        v.add("recipientId", "must be a positive id");
+    }
+    let message = v.check(
+        "message",
+        NonBlank::parse(&input.message, MAX_MESSAGE_CHARS),
+    );
+    let subject = v.check_optional("subject", input.subject, |raw| {
+        NonBlank::parse(&raw, MAX_SUBJECT_CHARS)
+    });
+    let channel = input.channel.unwrap_or(Channel::InApp);
+    if !state.channels.is_enabled(channel) {
+        v.add(
+            "channel",
+            format!("{} is not configured on this deployment", channel.as_str()),
+        );
+    }
+    let recipient = Recipient {
+        kind: input.recipient_type.unwrap_or(RecipientType::Patient),
+        id: input.recipient_id,
+    };
+    v.finish(message.map(|message| NewNotificationRow {
+        recipient,
+        channel,
+        kind: NotificationKind::Message,
+        appointment_id: None,
+        facts: Facts::default(),
+        subject: subject.map(NonBlank::into_string),
+        message: Some(message.into_string()),
+        dedupe_key: format!("message:{}", uuid::Uuid::new_v4()),
+    }))
+}
+
+/// A patient's notifications asked for by someone refused: recorded, then answered.
+async fn audit_refusal(
+    state: &AppState,
+    ctx: &AuditContext,
+    asked: &ListFilter,
+    refused: ApiError,
+) -> ApiError {
+    let patient = match asked.recipient_type {
+        None | Some(RecipientType::Patient) => asked.recipient_id,
+        Some(RecipientType::Doctor) => None,
+    };
+    if patient.is_some() {
+        let outcome = Outcome::Denied;
+        let recorded = state
+            .audit
+            .record(ctx, patient, Action::List, "notification", outcome)
+            .await;
+        if let Err(err) = recorded {
+            return err;
+        }
+    }
+    refused
+}

@@ -1,0 +1,97 @@
+//! Appointment events become notifications and reminder changes, and every event a delivery to
+//! each webhook subscribed to it, written inside the event consumer's transaction (which also
+//! records the event id in the inbox). No network calls: contact data is fetched later, when
+//! the worker delivers.
+
+use contracts::events::AppointmentChanged;
+use contracts::notifications::Channel;
+use futures::future::BoxFuture;
+use platform::events::Handler;
+use platform::outbox::Envelope;
+use platform::time::Clock;
+use sqlx::AnyConnection;
+
+use crate::domain::{Facts, NewNotificationRow};
+use crate::rules::{self, ReminderChange};
+use crate::store::{cancel_reminders, insert_notification, move_reminders, schedule_reminders};
+use crate::webhooks;
+
+/// The `platform::events::Handler` of the notification service's queue.
+#[derive(Debug, Clone)]
+pub struct NotificationHandler {
+    /// Every notification goes out once on each of these.
+    channels: Vec<Channel>,
+    /// `CAREBOOK_REMINDER_HOURS`, in minutes before the start.
+    reminder_offsets: Vec<u32>,
+    clock: Clock,
+}
+
+impl NotificationHandler {
+    pub fn new(channels: Vec<Channel>, reminder_offsets: Vec<u32>, clock: Clock) -> Self {
+        Self {
+            channels,
+            reminder_offsets,
+            clock,
+        }
+    }
+
+    async fn apply(&self, conn: &mut AnyConnection, event: &Envelope) -> anyhow::Result<()> {
+        // Every event may be some integrator's: their deliveries commit with this transaction.
+        webhooks::enqueue(conn, event, self.clock.now()).await?;
+        if !rules::is_appointment_event(&event.event_type) {
+            return Ok(());
+        }
+        let changed: AppointmentChanged = serde_json::from_value(event.data.clone())?;
+        let Some(plan) = rules::plan(&event.event_type, &changed) else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        for (recipient, kind) in plan.notices {
+            for &channel in &self.channels {
+                let row = NewNotificationRow {
+                    recipient,
+                    channel,
+                    kind,
+                    appointment_id: Some(changed.appointment_id),
+                    facts: Facts::of(&changed, recipient.kind),
+                    subject: None,
+                    message: None,
+                    // One event never yields two notifications of one kind to one recipient.
+                    dedupe_key: format!(
+                        "{}:{}:{}:{}:{}",
+                        event.id,
+                        recipient.kind.as_str(),
+                        recipient.id,
+                        kind.as_str(),
+                        channel.as_str()
+                    ),
+                };
+                insert_notification(conn, &row, now).await?;
+            }
+        }
+        let offsets = &self.reminder_offsets;
+        match plan.reminders {
+            ReminderChange::Keep => {}
+            ReminderChange::Schedule => schedule_reminders(conn, &changed, offsets, now).await?,
+            ReminderChange::Move => move_reminders(conn, &changed, offsets, now).await?,
+            ReminderChange::Cancel => cancel_reminders(conn, changed.appointment_id).await?,
+        }
+        tracing::debug!(
+            event_id = %event.id,
+            event_type = %event.event_type,
+            appointment_id = changed.appointment_id,
+            "appointment event handled"
+        );
+        Ok(())
+    }
+}
+
+impl Handler for NotificationHandler {
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        event: &'a Envelope,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.apply(conn, event))
+    }
+}

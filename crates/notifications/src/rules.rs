@@ -1,0 +1,150 @@
+//! Which appointment event tells whom what, and what becomes of the appointment's reminders.
+//! Pure: the handler applies the plan inside the consumer's transaction.
+
+use contracts::appointments::AppointmentStatus;
+use contracts::events::{AppointmentChanged, types};
+use contracts::notifications::NotificationKind;
+
+use crate::domain::Recipient;
+
+/// What an event does to the reminders of its appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderChange {
+    Keep,
+    /// The appointment is confirmed: one reminder per configured offset.
+    Schedule,
+    /// It moved while confirmed: scheduled reminders follow it to the new start.
+    Move,
+    /// It will not take place (or is no longer confirmed): scheduled reminders are dropped.
+    Cancel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub notices: Vec<(Recipient, NotificationKind)>,
+    pub reminders: ReminderChange,
+}
+
+/// The plan for an appointment event; `None` for events this service ignores.
+pub fn plan(event_type: &str, changed: &AppointmentChanged) -> Option<Plan> {
+    use NotificationKind as K;
+    let patient = Recipient::patient(changed.patient_id);
+    let doctor = Recipient::doctor(changed.doctor_id);
+    let both = |kind| vec![(patient, kind), (doctor, kind)];
+    let approved = changed.status == AppointmentStatus::Approved;
+    let (notices, reminders) = match event_type {
+        // A doctor who approves automatically: the booking is confirmed at once.
+        types::APPOINTMENT_REQUESTED if approved => {
+            (both(K::Confirmation), ReminderChange::Schedule)
+        }
+        types::APPOINTMENT_REQUESTED => (vec![(doctor, K::ApprovalRequest)], ReminderChange::Keep),
+        types::APPOINTMENT_APPROVED => (both(K::Confirmation), ReminderChange::Schedule),
+        types::APPOINTMENT_REJECTED => (vec![(patient, K::Rejection)], ReminderChange::Cancel),
+        types::APPOINTMENT_CANCELLED => (both(K::Cancellation), ReminderChange::Cancel),
+        types::APPOINTMENT_RESCHEDULED if approved => (both(K::Rescheduling), ReminderChange::Move),
+        types::APPOINTMENT_RESCHEDULED => (both(K::Rescheduling), ReminderChange::Cancel),
+        types::APPOINTMENT_COMPLETED | types::APPOINTMENT_NO_SHOW => {
+            (Vec::new(), ReminderChange::Cancel)
+        }
+        _ => return None,
+    };
+    Some(Plan { notices, reminders })
+}
+
+/// Whether `event_type` is an appointment event (the only ones that become notifications).
+pub fn is_appointment_event(event_type: &str) -> bool {
+    event_type.starts_with("Appointment")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+
+    fn changed(status: AppointmentStatus) -> AppointmentChanged {
+        AppointmentChanged {
+            appointment_id: 7,
+            patient_id: 1,
+            doctor_id: 2,
+            start: Timestamp::UNIX_EPOCH,
+            end: Timestamp::UNIX_EPOCH,
+            status,
+            previous_start: None,
+            late_cancellation: None,
+        }
+    }
+
+    #[test]
+    fn each_event_tells_the_right_people() {
+        use AppointmentStatus as S;
+        use NotificationKind as K;
+        let (p, d) = (Recipient::patient(1), Recipient::doctor(2));
+        let cases = [
+            (
+                types::APPOINTMENT_REQUESTED,
+                S::Requested,
+                vec![(d, K::ApprovalRequest)],
+                ReminderChange::Keep,
+            ),
+            (
+                types::APPOINTMENT_REQUESTED,
+                S::Approved,
+                vec![(p, K::Confirmation), (d, K::Confirmation)],
+                ReminderChange::Schedule,
+            ),
+            (
+                types::APPOINTMENT_APPROVED,
+                S::Approved,
+                vec![(p, K::Confirmation), (d, K::Confirmation)],
+                ReminderChange::Schedule,
+            ),
+            (
+                types::APPOINTMENT_REJECTED,
+                S::Rejected,
+                vec![(p, K::Rejection)],
+                ReminderChange::Cancel,
+            ),
+            (
+                types::APPOINTMENT_CANCELLED,
+                S::Cancelled,
+                vec![(p, K::Cancellation), (d, K::Cancellation)],
+                ReminderChange::Cancel,
+            ),
+            (
+                types::APPOINTMENT_RESCHEDULED,
+                S::Approved,
+                vec![(p, K::Rescheduling), (d, K::Rescheduling)],
+                ReminderChange::Move,
+            ),
+            (
+                types::APPOINTMENT_RESCHEDULED,
+                S::Requested,
+                vec![(p, K::Rescheduling), (d, K::Rescheduling)],
+                ReminderChange::Cancel,
+            ),
+            (
+                types::APPOINTMENT_COMPLETED,
+                S::Completed,
+                vec![],
+                ReminderChange::Cancel,
+            ),
+            (
+                types::APPOINTMENT_NO_SHOW,
+                S::NoShow,
+                vec![],
+                ReminderChange::Cancel,
+            ),
+        ];
+        for (event, status, notices, reminders) in cases {
+            let plan = plan(event, &changed(status)).unwrap();
+            assert_eq!(plan, Plan { notices, reminders }, "{event} {status:?}");
+        }
+    }
+
+    #[test]
+    fn other_events_are_ignored() {
+        let any = changed(AppointmentStatus::Approved);
+        assert!(plan(types::PATIENT_UPDATED, &any).is_none());
+        assert!(plan("SomethingNew", &any).is_none());
+    }
+}

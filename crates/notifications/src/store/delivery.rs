@@ -1,0 +1,151 @@
+//! The delivery bookkeeping: claiming due notifications with a lease, and recording what came
+//! of an attempt. Sending happens between the two, outside any transaction.
+
+use jiff::Timestamp;
+use platform::db::Backend;
+use platform::time::to_millis;
+use sqlx::AssertSqlSafe;
+
+use super::{COLUMNS, NotificationRow, NotificationStore};
+use crate::domain::StoredNotification;
+
+/// A notification this worker holds until `lease_until`; nobody else sends it meanwhile.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub notification: StoredNotification,
+    pub lease_until: Timestamp,
+}
+
+/// What came of one attempt. Each counts as an attempt.
+#[derive(Clone)]
+pub enum Outcome {
+    Sent {
+        subject: Option<String>,
+        message: Option<String>,
+    },
+    Retry {
+        at: Timestamp,
+        error: String,
+        subject: Option<String>,
+        message: Option<String>,
+    },
+    Failed {
+        error: String,
+        subject: Option<String>,
+        message: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The rendered text names people; errors are short and PHI-free.
+        match self {
+            Self::Sent { .. } => f.write_str("Sent"),
+            Self::Retry { at, error, .. } => write!(f, "Retry({at}, {error})"),
+            Self::Failed { error, .. } => write!(f, "Failed({error})"),
+        }
+    }
+}
+
+impl NotificationStore {
+    /// Leases up to `limit` pending notifications that are due and not leased by anyone else.
+    /// A crashed worker's lease runs out, and the notification is claimed again.
+    pub async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> platform::Result<Vec<Claimed>> {
+        let lock = match self.db.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let select = format!(
+            "SELECT id FROM notifications WHERE status = 'PENDING' AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until <= $1) \
+             ORDER BY next_attempt_at, id LIMIT $2{lock}"
+        );
+        // The claim repeats the select's conditions, so a row taken meanwhile is not taken twice.
+        let claim = format!(
+            "UPDATE notifications SET lease_until = $1 WHERE id = $2 AND status = 'PENDING' \
+             AND (lease_until IS NULL OR lease_until <= $3) RETURNING {COLUMNS}"
+        );
+        // A cheap read first: an idle pass takes no write lock (SQLite has only one).
+        let any_due: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM notifications WHERE status = 'PENDING' AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1",
+        )
+        .bind(to_millis(now))
+        .fetch_optional(self.db.pool())
+        .await?;
+        if any_due.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.db.begin().await?;
+        let ids: Vec<(i64,)> = sqlx::query_as(AssertSqlSafe(select))
+            .bind(to_millis(now))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            let row: Option<NotificationRow> = sqlx::query_as(AssertSqlSafe(claim.clone()))
+                .bind(to_millis(lease_until))
+                .bind(id)
+                .bind(to_millis(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = row {
+                claimed.push(Claimed {
+                    notification: row.into_domain(),
+                    lease_until,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records an attempt's outcome, if the lease is still ours (a worker that overran its
+    /// lease leaves the bookkeeping to the one that claimed the notification after it).
+    pub async fn record(
+        &self,
+        claimed: &Claimed,
+        outcome: &Outcome,
+        now: Timestamp,
+    ) -> platform::Result<bool> {
+        let (status, next_attempt, sent_at, error, subject, message) = match outcome {
+            Outcome::Sent { subject, message } => ("SENT", None, Some(now), None, subject, message),
+            Outcome::Retry {
+                at,
+                error,
+                subject,
+                message,
+            } => ("PENDING", Some(*at), None, Some(error), subject, message),
+            Outcome::Failed {
+                error,
+                subject,
+                message,
+            } => ("FAILED", None, None, Some(error), subject, message),
+        };
+        let updated = sqlx::query(
+            "UPDATE notifications SET status = $1, attempts = attempts + 1, \
+               next_attempt_at = COALESCE($2, next_attempt_at), sent_at = $3, last_error = $4, \
+               subject = COALESCE($5, subject), message = COALESCE($6, message), \
+               lease_until = NULL \
+             WHERE id = $7 AND lease_until = $8",
+        )
+        .bind(status)
+        .bind(next_attempt.map(to_millis))
+        .bind(sent_at.map(to_millis))
+        .bind(error.map(String::as_str))
+        .bind(subject.as_deref())
+        .bind(message.as_deref())
+        .bind(claimed.notification.id)
+        .bind(to_millis(claimed.lease_until))
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+}

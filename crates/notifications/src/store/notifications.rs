@@ -1,0 +1,110 @@
+use contracts::notifications::{NotificationStatus, RecipientType};
+use jiff::Timestamp;
+use platform::db::{fetch_page, where_all};
+use platform::page::PageRequest;
+use platform::time::to_millis;
+use sqlx::any::AnyArguments;
+use sqlx::error::BoxDynError;
+use sqlx::{AnyConnection, Arguments, AssertSqlSafe};
+
+use super::{COLUMNS, NotificationRow, NotificationStore};
+use crate::domain::{NewNotificationRow, StoredNotification};
+
+/// Which notifications a list asks for; every field narrows the result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub recipient_type: Option<RecipientType>,
+    pub recipient_id: Option<i64>,
+    pub status: Option<NotificationStatus>,
+}
+
+impl ListFilter {
+    /// `WHERE ...` built from fixed fragments only; the values go into `args` as placeholders.
+    fn where_clause(&self, args: &mut AnyArguments) -> Result<String, BoxDynError> {
+        let mut conditions = Vec::new();
+        if let Some(kind) = self.recipient_type {
+            args.add(kind.as_str())?;
+            conditions.push(format!("recipient_type = ${}", args.len()));
+        }
+        if let Some(id) = self.recipient_id {
+            args.add(id)?;
+            conditions.push(format!("recipient_id = ${}", args.len()));
+        }
+        if let Some(status) = self.status {
+            args.add(status.as_str())?;
+            conditions.push(format!("status = ${}", args.len()));
+        }
+        Ok(where_all(&conditions))
+    }
+}
+
+/// Stores a notification, due at once, unless one with its dedupe key exists: then `None`.
+/// Database errors stay `sqlx::Error`, so the event consumer can tell a lost connection from a bug.
+pub async fn insert_notification(
+    conn: &mut AnyConnection,
+    new: &NewNotificationRow,
+    now: Timestamp,
+) -> sqlx::Result<Option<StoredNotification>> {
+    let facts = serde_json::to_string(&new.facts).map_err(|err| sqlx::Error::Encode(err.into()))?;
+    let sql = format!(
+        "INSERT INTO notifications (recipient_type, recipient_id, channel, kind, appointment_id, \
+         facts, subject, message, status, attempts, created_at, next_attempt_at, dedupe_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', 0, $9, $9, $10) \
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}"
+    );
+    let row: Option<NotificationRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(new.recipient.kind.as_str())
+        .bind(new.recipient.id)
+        .bind(new.channel.as_str())
+        .bind(new.kind.as_str())
+        .bind(new.appointment_id)
+        .bind(facts)
+        .bind(new.subject.as_deref())
+        .bind(new.message.as_deref())
+        .bind(to_millis(now))
+        .bind(&new.dedupe_key)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(NotificationRow::into_domain))
+}
+
+impl NotificationStore {
+    /// Stores one notification outside any event (an administrator's message).
+    pub async fn insert(
+        &self,
+        new: &NewNotificationRow,
+        now: Timestamp,
+    ) -> platform::Result<Option<StoredNotification>> {
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(insert_notification(&mut conn, new, now).await?)
+    }
+
+    #[cfg(test)]
+    pub async fn find(&self, id: i64) -> platform::Result<Option<StoredNotification>> {
+        let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id = $1");
+        let row: Option<NotificationRow> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.map(NotificationRow::into_domain))
+    }
+
+    /// A page of notifications, newest first, with the total count of the filter.
+    pub async fn list(
+        &self,
+        filter: &ListFilter,
+        page: PageRequest,
+    ) -> platform::Result<(Vec<StoredNotification>, i64)> {
+        let (rows, total): (Vec<NotificationRow>, i64) = fetch_page(
+            &self.db,
+            ("notifications", COLUMNS, "id DESC"),
+            &|args| filter.where_clause(args),
+            page,
+        )
+        .await?;
+        Ok((
+            rows.into_iter().map(NotificationRow::into_domain).collect(),
+            total,
+        ))
+    }
+}

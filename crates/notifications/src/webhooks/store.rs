@@ -1,0 +1,274 @@
+//! Subscriptions and their delivery log.
+
+use contracts::webhooks::{DeliveryStatus, Webhook, WebhookDelivery};
+use jiff::Timestamp;
+use platform::db::{Backend, Db, fetch_page};
+use platform::outbox::Envelope;
+use platform::page::PageRequest;
+use platform::time::{from_millis, to_millis};
+use sqlx::any::AnyArguments;
+use sqlx::{AnyConnection, Arguments};
+
+const WEBHOOK_COLUMNS: &str = "id, url, event_types, created_at";
+const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_type, status, attempts, \
+     last_status, last_error, created_at, delivered_at";
+
+#[derive(Debug, Clone)]
+pub struct WebhookStore {
+    db: Db,
+}
+
+#[derive(sqlx::FromRow)]
+struct WebhookRow {
+    id: i64,
+    url: String,
+    event_types: String,
+    created_at: i64,
+}
+
+impl WebhookRow {
+    fn into_webhook(self) -> Webhook {
+        Webhook {
+            id: self.id,
+            url: self.url,
+            events: self
+                .event_types
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            created_at: from_millis(self.created_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    webhook_id: i64,
+    event_id: String,
+    event_type: String,
+    status: String,
+    attempts: i64,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    delivered_at: Option<i64>,
+}
+
+impl DeliveryRow {
+    fn into_delivery(self) -> WebhookDelivery {
+        WebhookDelivery {
+            id: self.id,
+            webhook_id: self.webhook_id,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            status: match self.status.as_str() {
+                "DELIVERED" => DeliveryStatus::Delivered,
+                "FAILED" => DeliveryStatus::Failed,
+                _ => DeliveryStatus::Pending,
+            },
+            attempts: self.attempts,
+            last_status: self.last_status,
+            last_error: self.last_error,
+            created_at: from_millis(self.created_at),
+            delivered_at: self.delivered_at.map(from_millis),
+        }
+    }
+}
+
+/// A delivery claimed by this instance, with what sending it needs.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub event_type: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub url: String,
+    pub secret: String,
+}
+
+impl WebhookStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn insert(
+        &self,
+        url: &str,
+        events: &[String],
+        secret: &str,
+        now: Timestamp,
+    ) -> platform::Result<Webhook> {
+        let row: WebhookRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO webhooks (url, event_types, secret, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {WEBHOOK_COLUMNS}"
+        )))
+        .bind(url)
+        .bind(format!(",{},", events.join(",")))
+        .bind(secret)
+        .bind(to_millis(now))
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(row.into_webhook())
+    }
+
+    pub async fn list(&self, page: PageRequest) -> platform::Result<(Vec<Webhook>, i64)> {
+        let filter = |_: &mut AnyArguments| Ok("WHERE deleted_at IS NULL".to_owned());
+        let table = ("webhooks", WEBHOOK_COLUMNS, "id");
+        let (rows, total) = fetch_page::<WebhookRow>(&self.db, table, &filter, page).await?;
+        Ok((
+            rows.into_iter().map(WebhookRow::into_webhook).collect(),
+            total,
+        ))
+    }
+
+    /// Ends a subscription; its undelivered events are given up. `false` when there was none.
+    pub async fn delete(&self, id: i64, now: Timestamp) -> platform::Result<bool> {
+        let mut tx = self.db.begin().await?;
+        let deleted =
+            sqlx::query("UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+                .bind(to_millis(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'FAILED', last_error = 'subscription deleted' \
+             WHERE webhook_id = $1 AND status = 'PENDING'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted == 1)
+    }
+
+    pub async fn exists(&self, id: i64) -> platform::Result<bool> {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM webhooks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(found.is_some())
+    }
+
+    pub async fn deliveries(
+        &self,
+        webhook_id: i64,
+        page: PageRequest,
+    ) -> platform::Result<(Vec<WebhookDelivery>, i64)> {
+        let filter = move |args: &mut AnyArguments| {
+            args.add(webhook_id)?;
+            Ok(format!("WHERE webhook_id = ${}", args.len()))
+        };
+        let table = ("webhook_deliveries", DELIVERY_COLUMNS, "id");
+        let (rows, total) = fetch_page::<DeliveryRow>(&self.db, table, &filter, page).await?;
+        Ok((
+            rows.into_iter().map(DeliveryRow::into_delivery).collect(),
+            total,
+        ))
+    }
+
+    /// Leases up to `limit` due deliveries to this instance until `lease_until`.
+    pub async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> anyhow::Result<Vec<DueDelivery>> {
+        let lock = match self.db.backend() {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            // One writer at a time: the transaction below already excludes other claimers.
+            Backend::Sqlite => "",
+        };
+        let mut tx = self.db.begin().await?;
+        let ids: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until <= $1) ORDER BY id LIMIT $2 {lock}"
+        )))
+        .bind(to_millis(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut due = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            sqlx::query("UPDATE webhook_deliveries SET lease_until = $1 WHERE id = $2")
+                .bind(to_millis(lease_until))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let delivery: DueDelivery = sqlx::query_as(
+                "SELECT d.id, d.event_type, d.payload, d.attempts, w.url, w.secret \
+                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            due.push(delivery);
+        }
+        tx.commit().await?;
+        Ok(due)
+    }
+
+    /// Records one attempt: delivered, to be retried at `retry_at`, or (no retry) failed.
+    pub async fn record_attempt(
+        &self,
+        id: i64,
+        now: Timestamp,
+        status: Option<u16>,
+        outcome: Attempt,
+    ) -> anyhow::Result<()> {
+        let (state, next, error, delivered) = match outcome {
+            Attempt::Delivered => ("DELIVERED", now, None, Some(to_millis(now))),
+            Attempt::Retry { at, error } => ("PENDING", at, Some(error), None),
+            Attempt::GiveUp { error } => ("FAILED", now, Some(error), None),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
+             next_attempt_at = $2, lease_until = NULL, last_status = $3, last_error = $4, \
+             delivered_at = $5 WHERE id = $6",
+        )
+        .bind(state)
+        .bind(to_millis(next))
+        .bind(status.map(i64::from))
+        .bind(error)
+        .bind(delivered)
+        .bind(id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug)]
+pub enum Attempt {
+    Delivered,
+    Retry { at: Timestamp, error: String },
+    GiveUp { error: String },
+}
+
+/// In the event consumer's transaction: one pending delivery per live subscription to the
+/// event's type. The unique (webhook, event) pair makes a repeated call a no-op.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    event: &Envelope,
+    now: Timestamp,
+) -> anyhow::Result<u64> {
+    let inserted = sqlx::query(
+        "INSERT INTO webhook_deliveries \
+         (webhook_id, event_id, event_type, payload, next_attempt_at, created_at) \
+         SELECT id, $1, $2, $3, $4, $4 FROM webhooks \
+         WHERE deleted_at IS NULL AND event_types LIKE $5 \
+         ON CONFLICT (webhook_id, event_id) DO NOTHING",
+    )
+    .bind(event.id.to_string())
+    .bind(&event.event_type)
+    .bind(serde_json::to_string(event)?)
+    .bind(to_millis(now))
+    .bind(format!("%,{},%", event.event_type))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted)
+}
