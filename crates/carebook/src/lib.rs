@@ -14,7 +14,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
                     "Healthcare appointment scheduling: patients, doctors and their availability, \
-                     appointments. Every error is application/problem+json (RFC 9457).",
+                     appointments, notifications and webhooks. Every error is \
+                     application/problem+json (RFC 9457).",
                 ))
                 .build(),
         )
@@ -22,6 +23,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(patients::openapi());
     doc.merge(doctors::openapi());
     doc.merge(appointments::openapi());
+    doc.merge(notifications::openapi());
     doc.merge(identity::openapi());
     doc.merge(platform::audit::api::AuditApi::openapi());
     doc

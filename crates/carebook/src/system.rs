@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
@@ -25,6 +26,10 @@ pub struct SystemConfig {
     pub admin: Option<(String, String)>,
     /// RabbitMQ (`CAREBOOK_AMQP_URL`); `None` runs the in-process event bus.
     pub amqp_url: Option<String>,
+    /// Services that run elsewhere, at these URLs: not started here.
+    pub external: HashMap<Service, Vec<String>>,
+    /// Adjusts the notification service's configuration (tests point it at their SMTP server).
+    pub notifications_hook: Option<NotificationsHook>,
     /// The secret services exchange for their own tokens; `up` makes a random one per run
     /// when `CAREBOOK_SERVICE_SECRET` is unset (every service is in this process).
     pub service_secret: String,
@@ -61,9 +66,21 @@ impl SystemConfig {
             addresses,
             admin,
             amqp_url: platform::config::var("CAREBOOK_AMQP_URL"),
+            external: HashMap::new(),
+            notifications_hook: None,
             service_secret: platform::config::var("CAREBOOK_SERVICE_SECRET")
                 .unwrap_or_else(random_secret),
         })
+    }
+}
+
+/// A change to the notification service's configuration, applied last.
+#[derive(Clone)]
+pub struct NotificationsHook(pub Arc<dyn Fn(&mut notifications::Config) + Send + Sync>);
+
+impl std::fmt::Debug for NotificationsHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NotificationsHook")
     }
 }
 
@@ -113,13 +130,13 @@ impl RunningSystem {
 }
 
 /// Binds every listener first (so each service knows where the others really are), then
-/// builds and serves each service.
+/// builds and serves each service that does not run elsewhere.
 pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let mut listeners = HashMap::new();
     let mut addresses = HashMap::new();
-    for service in ALL {
+    for service in ALL.into_iter().filter(|s| !config.external.contains_key(s)) {
         let addr = config.addresses[&service];
         let listener = TcpListener::bind(addr)
             .await
@@ -127,58 +144,24 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         addresses.insert(service, listener.local_addr()?);
         listeners.insert(service, listener);
     }
-    let url = |s: Service| vec![format!("http://{}", addresses[&s])];
-    let db = |s: Service| match config.database_urls.get(&s) {
-        Some(url) => DatabaseUrl::from(url.clone()),
-        None => s.database_url(&config.data_dir),
+    let urls = |s: Service| match config.external.get(&s) {
+        Some(urls) => urls.clone(),
+        None => vec![format!("http://{}", addresses[&s])],
     };
-    // Each service's own configuration, pointed at the addresses bound above.
-    let dir = &config.data_dir;
-    let mut identity = identity::Config::from_env(dir)?;
-    identity.database_url = db(Service::Identity);
-    identity.patients_urls = url(Service::Patients);
-    identity.doctors_urls = url(Service::Doctors);
-    identity.identity_urls = url(Service::Identity);
-    identity.bootstrap_admin = config.admin.clone();
-    identity.service_secret = Some(config.service_secret.clone());
-    let mut patients = patients::Config::from_env(dir)?;
-    patients.database_url = db(Service::Patients);
-    patients.appointments_urls = url(Service::Appointments);
-    patients.identity_urls = url(Service::Identity);
-    patients.clinic = config.clinic.clone();
-    let mut doctors = doctors::Config::from_env(dir)?;
-    doctors.database_url = db(Service::Doctors);
-    doctors.appointments_urls = url(Service::Appointments);
-    doctors.identity_urls = url(Service::Identity);
-    doctors.clinic = config.clinic.clone();
-    let mut appointments = appointments::Config::from_env(dir)?;
-    appointments.database_url = db(Service::Appointments);
-    appointments.patients_urls = url(Service::Patients);
-    appointments.doctors_urls = url(Service::Doctors);
-    appointments.identity_urls = url(Service::Identity);
-    appointments.clinic = config.clinic.clone();
-    let mut gateway = gateway::GatewayConfig::from_env(crate::openapi())?;
-    gateway.upstreams = Service::BACKENDS.iter().map(|s| (*s, url(*s))).collect();
-    let tls = gateway.tls.clone();
-
     let shutdown = CancellationToken::new();
     let bus = EventBus::new(config.amqp_url.as_deref(), contracts::events::TOPOLOGY);
-    let apps: [(Service, Router); 5] = [
-        (Service::Identity, identity::app(identity).await?),
-        (
-            Service::Patients,
-            patients::app(patients, &bus, &shutdown).await?,
-        ),
-        (
-            Service::Doctors,
-            doctors::app(doctors, &bus, &shutdown).await?,
-        ),
-        (
-            Service::Appointments,
-            appointments::app(appointments, &bus, &shutdown).await?,
-        ),
-        (Service::Gateway, gateway::router(gateway)),
-    ];
+    let mut gateway = gateway::GatewayConfig::from_env(crate::openapi())?;
+    gateway.upstreams = Service::BACKENDS.iter().map(|s| (*s, urls(*s))).collect();
+    let tls = gateway.tls.clone();
+    let mut apps = vec![(Service::Gateway, gateway::router(gateway))];
+    for service in Service::BACKENDS {
+        if listeners.contains_key(&service) {
+            apps.push((
+                service,
+                app(service, &config, &urls, &bus, &shutdown).await?,
+            ));
+        }
+    }
     let mut tasks = JoinSet::new();
     let gateway_scheme = if tls.is_some() { "https" } else { "http" };
     for (service, app) in apps {
@@ -195,6 +178,74 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         shutdown,
         tasks,
     })
+}
+
+/// One backend service of `up`, configured from the environment and then pointed at the
+/// addresses, databases and secret of this system.
+async fn app(
+    service: Service,
+    config: &SystemConfig,
+    urls: &dyn Fn(Service) -> Vec<String>,
+    bus: &EventBus,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Router> {
+    let dir = &config.data_dir;
+    let db = match config.database_urls.get(&service) {
+        Some(url) => DatabaseUrl::from(url.clone()),
+        None => service.database_url(dir),
+    };
+    let secret = Some(config.service_secret.clone());
+    match service {
+        Service::Identity => {
+            let mut c = identity::Config::from_env(dir)?;
+            c.database_url = db;
+            c.patients_urls = urls(Service::Patients);
+            c.doctors_urls = urls(Service::Doctors);
+            c.identity_urls = urls(Service::Identity);
+            c.bootstrap_admin = config.admin.clone();
+            c.service_secret = secret;
+            identity::app(c).await
+        }
+        Service::Patients => {
+            let mut c = patients::Config::from_env(dir)?;
+            c.database_url = db;
+            c.appointments_urls = urls(Service::Appointments);
+            c.identity_urls = urls(Service::Identity);
+            c.clinic = config.clinic.clone();
+            patients::app(c, bus, shutdown).await
+        }
+        Service::Doctors => {
+            let mut c = doctors::Config::from_env(dir)?;
+            c.database_url = db;
+            c.appointments_urls = urls(Service::Appointments);
+            c.identity_urls = urls(Service::Identity);
+            c.clinic = config.clinic.clone();
+            doctors::app(c, bus, shutdown).await
+        }
+        Service::Appointments => {
+            let mut c = appointments::Config::from_env(dir)?;
+            c.database_url = db;
+            c.patients_urls = urls(Service::Patients);
+            c.doctors_urls = urls(Service::Doctors);
+            c.identity_urls = urls(Service::Identity);
+            c.clinic = config.clinic.clone();
+            appointments::app(c, bus, shutdown).await
+        }
+        Service::Notifications => {
+            let mut c = notifications::Config::from_env(dir)?;
+            c.database_url = db;
+            c.identity_urls = urls(Service::Identity);
+            c.patients_urls = urls(Service::Patients);
+            c.doctors_urls = urls(Service::Doctors);
+            c.clinic = config.clinic.clone();
+            c.service_secret = secret;
+            if let Some(hook) = &config.notifications_hook {
+                (hook.0)(&mut c);
+            }
+            notifications::app(c, bus, shutdown).await
+        }
+        Service::Gateway => anyhow::bail!("the gateway is not a backend service"),
+    }
 }
 
 /// Runs one service (or the gateway) configured from the environment until `shutdown`, for
@@ -231,7 +282,10 @@ pub async fn serve_one(
             appointments::app(config, &bus, &stop).await?
         }
         Service::Identity => identity::app(identity::Config::from_env(&data_dir)?).await?,
-        Service::Notifications => anyhow::bail!("the notification service is not built yet"),
+        Service::Notifications => {
+            let config = notifications::Config::from_env(&data_dir)?;
+            notifications::app(config, &bus, &stop).await?
+        }
     };
     platform::server::serve(listener, app, stop.cancelled_owned()).await?;
     Ok(())
@@ -244,6 +298,7 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         (Service::Patients, &patients::MIGRATIONS),
         (Service::Doctors, &doctors::MIGRATIONS),
         (Service::Appointments, &appointments::MIGRATIONS),
+        (Service::Notifications, &notifications::MIGRATIONS),
         (Service::Identity, &identity::MIGRATIONS),
     ] {
         let db = platform::db::Db::open(service.database_url(&data_dir).as_str(), migrations)

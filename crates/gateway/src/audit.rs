@@ -14,7 +14,11 @@ use platform::page::{Page, PageParams};
 use platform::{ApiError, Result};
 
 /// The services that hold patient data and keep a trail of it.
-pub(crate) const AUDITED: [Service; 2] = [Service::Patients, Service::Appointments];
+pub(crate) const AUDITED: [Service; 3] = [
+    Service::Patients,
+    Service::Appointments,
+    Service::Notifications,
+];
 
 /// Deeper pages would make every service return more rows than anyone reads; narrow with
 /// `from`/`to` instead.

@@ -13,7 +13,9 @@ use sqlx::AnyConnection;
 
 use crate::domain::{Facts, NewNotificationRow};
 use crate::rules::{self, ReminderChange};
-use crate::store::{cancel_reminders, insert_notification, move_reminders, schedule_reminders};
+use crate::store::{
+    Freshness, arm_reminders, cancel_reminders, insert_notification, record_appointment_state,
+};
 use crate::webhooks;
 
 /// The `platform::events::Handler` of the notification service's queue.
@@ -69,17 +71,25 @@ impl NotificationHandler {
                 insert_notification(conn, &row, now).await?;
             }
         }
-        let offsets = &self.reminder_offsets;
-        match plan.reminders {
-            ReminderChange::Keep => {}
-            ReminderChange::Schedule => schedule_reminders(conn, &changed, offsets, now).await?,
-            ReminderChange::Move => move_reminders(conn, &changed, offsets, now).await?,
-            ReminderChange::Cancel => cancel_reminders(conn, changed.appointment_id).await?,
+        // Events may arrive out of order (several consumers, redeliveries). A late one is still
+        // history worth telling, but reminders follow the newest state only. The state row stays
+        // locked until commit, so concurrent events of one appointment change reminders in turn.
+        let freshness = record_appointment_state(conn, &changed).await?;
+        match (freshness, plan.reminders) {
+            (Freshness::Stale, _) => {}
+            (Freshness::Newest, ReminderChange::Arm) => {
+                arm_reminders(conn, &changed, &self.reminder_offsets, now).await?;
+            }
+            (Freshness::Newest, ReminderChange::Cancel) => {
+                cancel_reminders(conn, changed.appointment_id).await?;
+            }
         }
         tracing::debug!(
             event_id = %event.id,
             event_type = %event.event_type,
             appointment_id = changed.appointment_id,
+            version = changed.version,
+            stale = freshness == Freshness::Stale,
             "appointment event handled"
         );
         Ok(())

@@ -117,6 +117,13 @@ fn matrix() -> Vec<Row> {
             [401, 204, 204, 204, 204, 204],
         ),
         row(M::GET, "/api/auth/me", None, [401, 200, 200, 200, 200, 200]),
+        // Only a holder of the deployment's service secret gets a SERVICE token.
+        row(
+            M::POST,
+            "/api/auth/service-token",
+            Some(json!({"secret": "not the service secret"})),
+            [401; 6],
+        ),
         // Patients
         row(
             M::POST,
@@ -301,6 +308,53 @@ fn matrix() -> Vec<Row> {
             None,
             [401, 403, 403, 200, 403, 200],
         ),
+        // Notifications: everyone sees their own; naming someone else is refused.
+        row(
+            M::GET,
+            "/api/notifications",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/notifications?recipientType=PATIENT&recipientId={own}",
+            None,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        row(
+            M::POST,
+            "/api/notifications",
+            Some(json!({"recipientId": "{own}", "message": "The clinic is closed on Friday."})),
+            [401, 403, 403, 403, 403, 202],
+        ),
+        // Webhooks: ADMIN only; a loopback target is refused under the default configuration.
+        row(
+            M::POST,
+            "/api/webhooks",
+            Some(
+                json!({"url": "http://127.0.0.1:9/hook", "events": ["AppointmentApproved"],
+                        "secret": "a webhook secret {n}"}),
+            ),
+            [401, 403, 403, 403, 403, 400],
+        ),
+        row(
+            M::GET,
+            "/api/webhooks",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        row(
+            M::DELETE,
+            "/api/webhooks/{n}",
+            None,
+            [401, 403, 403, 403, 403, 404],
+        ),
+        row(
+            M::GET,
+            "/api/webhooks/{n}/deliveries",
+            None,
+            [401, 403, 403, 403, 403, 404],
+        ),
         // Audit
         row(M::GET, "/api/audit", None, [401, 403, 403, 403, 403, 200]),
         row(
@@ -484,7 +538,7 @@ fn template(path: &str) -> String {
     let path = path.split('?').next().unwrap_or(path);
     path.split('/')
         .map(|part| match part {
-            "{own}" | "{doc}" | "{appt}" => "{id}",
+            "{own}" | "{doc}" | "{appt}" | "{n}" => "{id}",
             other => other,
         })
         .collect::<Vec<_>>()

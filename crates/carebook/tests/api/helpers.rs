@@ -162,6 +162,8 @@ impl TestApp {
             admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
             service_secret: carebook::system::random_secret(),
             amqp_url: None,
+            external: HashMap::new(),
+            notifications_hook: None,
             addresses: std::iter::once(Service::Gateway)
                 .chain(Service::BACKENDS)
                 .map(|s| (s, loopback))

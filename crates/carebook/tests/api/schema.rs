@@ -41,10 +41,11 @@ async fn postgres_columns(db: &Db) -> Columns {
 async fn sqlite_and_postgres_migrations_build_the_same_tables() {
     crate::helpers::init();
     let dir = tempfile::tempdir().unwrap();
-    let services: [(&str, &Migrations); 3] = [
+    let services: [(&str, &Migrations); 4] = [
         ("patients", &patients::MIGRATIONS),
         ("doctors", &doctors::MIGRATIONS),
         ("appointments", &appointments::MIGRATIONS),
+        ("notifications", &notifications::MIGRATIONS),
     ];
     let mut databases = Vec::new();
     for (name, migrations) in services {

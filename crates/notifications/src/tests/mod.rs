@@ -6,6 +6,7 @@
 mod api;
 mod delivery;
 mod events;
+mod ordering;
 mod reminders;
 mod running;
 mod smtp;
@@ -185,7 +186,7 @@ pub fn envelope(event_type: &str, changed: &AppointmentChanged) -> Envelope {
     }
 }
 
-/// Appointment `id` of [`PATIENT`] with [`DOCTOR`], 30 minutes from `start`.
+/// Appointment `id` of [`PATIENT`] with [`DOCTOR`], 30 minutes from `start`, at version 1.
 pub fn appointment(id: i64, start: Timestamp, status: AppointmentStatus) -> AppointmentChanged {
     AppointmentChanged {
         appointment_id: id,
@@ -196,6 +197,17 @@ pub fn appointment(id: i64, start: Timestamp, status: AppointmentStatus) -> Appo
         status,
         previous_start: None,
         late_cancellation: None,
+        version: 1,
+    }
+}
+
+/// The same appointment after its next change: `status`, and a higher version.
+pub fn next(before: &AppointmentChanged, status: AppointmentStatus) -> AppointmentChanged {
+    AppointmentChanged {
+        status,
+        previous_start: None,
+        version: before.version + 1,
+        ..before.clone()
     }
 }
 
