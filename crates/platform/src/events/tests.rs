@@ -73,9 +73,15 @@ async fn seen(db: &Db) -> Vec<String> {
 }
 
 async fn append(conn: &mut AnyConnection, aggregate: i64) -> Envelope {
-    outbox::append(conn, "test", "Happened", aggregate, &serde_json::json!({"n": aggregate}))
-        .await
-        .unwrap()
+    outbox::append(
+        conn,
+        "test",
+        "Happened",
+        aggregate,
+        &serde_json::json!({"n": aggregate}),
+    )
+    .await
+    .unwrap()
 }
 
 fn consume(bus: &EventBus, db: &Db, failures: u32) -> CancellationToken {
