@@ -32,6 +32,11 @@ pub struct AppointmentChanged {
     pub previous_start: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_cancellation: Option<bool>,
+    /// The appointment's `updatedAt` in epoch milliseconds: strictly increasing with every
+    /// change of one appointment, so a consumer receiving events out of order can tell the
+    /// newest state from a stale one. 0 in payloads published before it existed.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl AppointmentChanged {
@@ -45,6 +50,7 @@ impl AppointmentChanged {
             status: appointment.status,
             previous_start: None,
             late_cancellation: appointment.late_cancellation,
+            version: appointment.updated_at.as_millisecond(),
         }
     }
 }

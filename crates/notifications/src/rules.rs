@@ -7,16 +7,23 @@ use contracts::notifications::NotificationKind;
 
 use crate::domain::Recipient;
 
-/// What an event does to the reminders of its appointment.
+/// What the newest state of an appointment means for its reminders. The handler applies it
+/// only when the event carries that newest state: a late event changes no reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReminderChange {
-    Keep,
-    /// The appointment is confirmed: one reminder per configured offset.
-    Schedule,
-    /// It moved while confirmed: scheduled reminders follow it to the new start.
-    Move,
-    /// It will not take place (or is no longer confirmed): scheduled reminders are dropped.
+    /// Confirmed: one reminder per configured offset at the current start (re-armed if it moved).
+    Arm,
+    /// Not (or no longer) confirmed: scheduled reminders are dropped.
     Cancel,
+}
+
+impl ReminderChange {
+    pub fn of(status: AppointmentStatus) -> Self {
+        match status {
+            AppointmentStatus::Approved => Self::Arm,
+            _ => Self::Cancel,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,24 +38,23 @@ pub fn plan(event_type: &str, changed: &AppointmentChanged) -> Option<Plan> {
     let patient = Recipient::patient(changed.patient_id);
     let doctor = Recipient::doctor(changed.doctor_id);
     let both = |kind| vec![(patient, kind), (doctor, kind)];
-    let approved = changed.status == AppointmentStatus::Approved;
-    let (notices, reminders) = match event_type {
+    let notices = match event_type {
         // A doctor who approves automatically: the booking is confirmed at once.
-        types::APPOINTMENT_REQUESTED if approved => {
-            (both(K::Confirmation), ReminderChange::Schedule)
+        types::APPOINTMENT_REQUESTED if changed.status == AppointmentStatus::Approved => {
+            both(K::Confirmation)
         }
-        types::APPOINTMENT_REQUESTED => (vec![(doctor, K::ApprovalRequest)], ReminderChange::Keep),
-        types::APPOINTMENT_APPROVED => (both(K::Confirmation), ReminderChange::Schedule),
-        types::APPOINTMENT_REJECTED => (vec![(patient, K::Rejection)], ReminderChange::Cancel),
-        types::APPOINTMENT_CANCELLED => (both(K::Cancellation), ReminderChange::Cancel),
-        types::APPOINTMENT_RESCHEDULED if approved => (both(K::Rescheduling), ReminderChange::Move),
-        types::APPOINTMENT_RESCHEDULED => (both(K::Rescheduling), ReminderChange::Cancel),
-        types::APPOINTMENT_COMPLETED | types::APPOINTMENT_NO_SHOW => {
-            (Vec::new(), ReminderChange::Cancel)
-        }
+        types::APPOINTMENT_REQUESTED => vec![(doctor, K::ApprovalRequest)],
+        types::APPOINTMENT_APPROVED => both(K::Confirmation),
+        types::APPOINTMENT_REJECTED => vec![(patient, K::Rejection)],
+        types::APPOINTMENT_CANCELLED => both(K::Cancellation),
+        types::APPOINTMENT_RESCHEDULED => both(K::Rescheduling),
+        types::APPOINTMENT_COMPLETED | types::APPOINTMENT_NO_SHOW => Vec::new(),
         _ => return None,
     };
-    Some(Plan { notices, reminders })
+    Some(Plan {
+        notices,
+        reminders: ReminderChange::of(changed.status),
+    })
 }
 
 /// Whether `event_type` is an appointment event (the only ones that become notifications).
@@ -71,6 +77,7 @@ mod tests {
             status,
             previous_start: None,
             late_cancellation: None,
+            version: 1,
         }
     }
 
@@ -84,19 +91,19 @@ mod tests {
                 types::APPOINTMENT_REQUESTED,
                 S::Requested,
                 vec![(d, K::ApprovalRequest)],
-                ReminderChange::Keep,
+                ReminderChange::Cancel,
             ),
             (
                 types::APPOINTMENT_REQUESTED,
                 S::Approved,
                 vec![(p, K::Confirmation), (d, K::Confirmation)],
-                ReminderChange::Schedule,
+                ReminderChange::Arm,
             ),
             (
                 types::APPOINTMENT_APPROVED,
                 S::Approved,
                 vec![(p, K::Confirmation), (d, K::Confirmation)],
-                ReminderChange::Schedule,
+                ReminderChange::Arm,
             ),
             (
                 types::APPOINTMENT_REJECTED,
@@ -114,7 +121,7 @@ mod tests {
                 types::APPOINTMENT_RESCHEDULED,
                 S::Approved,
                 vec![(p, K::Rescheduling), (d, K::Rescheduling)],
-                ReminderChange::Move,
+                ReminderChange::Arm,
             ),
             (
                 types::APPOINTMENT_RESCHEDULED,

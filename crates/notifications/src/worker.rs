@@ -122,7 +122,7 @@ impl Worker {
                 tracing::warn!(error = %err, "delivery pass failed");
             }
             let busy = matches!(deliveries, Ok(p) if p.sent + p.retried + p.failed >= DELIVERY_BATCH as usize)
-                || matches!(reminders, Ok(p) if p.sent + p.expired >= REMINDER_BATCH as usize);
+                || matches!(reminders, Ok(p) if p.sent + p.expired + p.cancelled >= REMINDER_BATCH as usize);
             let pause = if busy { Duration::ZERO } else { poll };
             tokio::select! {
                 () = shutdown.cancelled() => return,

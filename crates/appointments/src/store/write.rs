@@ -80,11 +80,14 @@ impl AppointmentStore {
         let from = transition.starting_states();
         let mut tx = self.db.begin().await?;
         // The starting states are in the WHERE clause, so two racing changes cannot both win.
+        // `updated_at` is the version of the appointment's events: it grows strictly even when
+        // the clock stands still or steps back.
         let row: Option<AppointmentRow> = sqlx::query_as(
             "UPDATE appointments SET status = $1, \
                cancellation_reason = CASE WHEN $1 = 'CANCELLED' THEN $2 ELSE cancellation_reason END, \
                rejection_reason = CASE WHEN $1 = 'REJECTED' THEN $2 ELSE rejection_reason END, \
-               late_cancellation = $3, updated_at = $4 \
+               late_cancellation = $3, \
+               updated_at = CASE WHEN updated_at < $4 THEN $4 ELSE updated_at + 1 END \
              WHERE id = $5 AND (status = $6 OR status = $7) \
              RETURNING id, patient_id, doctor_id, start_at, end_at, description, service_type, \
              status, cancellation_reason, rejection_reason, late_cancellation, created_at, \
@@ -138,6 +141,7 @@ impl AppointmentStore {
         .bind(to_millis(start))
         .bind(to_millis(end))
         .bind(description)
+        // Strictly increasing: `updated_at` versions the appointment's events.
         .bind(to_millis(Timestamp::now()).max(to_millis(current.updated_at) + 1))
         .bind(current.id)
         .bind(to_millis(current.updated_at))

@@ -15,7 +15,9 @@ pub use delivery::{Claimed, Outcome};
 pub use notifications::{ListFilter, insert_notification};
 #[cfg(test)]
 pub use reminders::ReminderStatus;
-pub use reminders::{ReminderPass, cancel_reminders, move_reminders, schedule_reminders};
+pub use reminders::{
+    Freshness, ReminderPass, arm_reminders, cancel_reminders, record_appointment_state,
+};
 
 /// Every column of `notifications` a [`NotificationRow`] reads.
 const COLUMNS: &str = "id, recipient_type, recipient_id, channel, kind, appointment_id, facts, \

@@ -1,6 +1,8 @@
 //! Reminders: one row per appointment and offset, `SCHEDULED` until its due time, then `SENT`
-//! (its notifications stored), or `CANCELLED` / `EXPIRED`.
+//! (its notifications stored), or `CANCELLED` / `EXPIRED`. They follow the newest state of
+//! their appointment (`appointment_states`), never the event that happens to arrive last.
 
+use contracts::appointments::AppointmentStatus;
 use contracts::events::AppointmentChanged;
 use contracts::notifications::{Channel, NotificationKind};
 use jiff::{SignedDuration, Timestamp};
@@ -38,6 +40,8 @@ impl ReminderStatus {
 pub struct ReminderPass {
     pub sent: usize,
     pub expired: usize,
+    /// Refused: the appointment's newest known state is not confirmed at the reminder's start.
+    pub cancelled: usize,
 }
 
 fn due_at(start: Timestamp, offset_minutes: u32) -> Timestamp {
@@ -46,52 +50,66 @@ fn due_at(start: Timestamp, offset_minutes: u32) -> Timestamp {
         .unwrap_or(Timestamp::MIN)
 }
 
-/// One reminder per offset whose due time is still ahead; existing ones stay as they are.
-pub async fn schedule_reminders(
-    conn: &mut AnyConnection,
-    changed: &AppointmentChanged,
-    offsets_minutes: &[u32],
-    now: Timestamp,
-) -> sqlx::Result<()> {
-    for &offset in offsets_minutes {
-        let due = due_at(changed.start, offset);
-        if due <= now {
-            continue;
-        }
-        sqlx::query(
-            "INSERT INTO reminders (appointment_id, offset_minutes, patient_id, doctor_id, \
-             start_at, due_at, status) VALUES ($1, $2, $3, $4, $5, $6, 'SCHEDULED') \
-             ON CONFLICT (appointment_id, offset_minutes) DO NOTHING",
-        )
-        .bind(changed.appointment_id)
-        .bind(i64::from(offset))
-        .bind(changed.patient_id)
-        .bind(changed.doctor_id)
-        .bind(to_millis(changed.start))
-        .bind(to_millis(due))
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+/// Whether an event's state of its appointment is the newest this service has seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Newest,
+    /// A newer event was handled first: this one is history and must not touch reminders.
+    Stale,
 }
 
-/// Scheduled reminders follow the appointment to its new start; offsets now due too soon are
-/// cancelled, offsets that became possible are added. Sent ones are not sent again.
-pub async fn move_reminders(
+/// Records the event's state of its appointment unless a newer one is known. Portable upsert:
+/// the row changes only for a higher version. Payloads without one (version 0, published
+/// before versions existed) apply in arrival order as they always did, and never overwrite a
+/// final status: an appointment that was cancelled, rejected, completed or missed stays so.
+pub async fn record_appointment_state(
+    conn: &mut AnyConnection,
+    changed: &AppointmentChanged,
+) -> sqlx::Result<Freshness> {
+    let done = sqlx::query(
+        "INSERT INTO appointment_states (appointment_id, version, status, start_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (appointment_id) DO UPDATE SET status = excluded.status, \
+           start_at = excluded.start_at, \
+           version = CASE WHEN excluded.version > appointment_states.version \
+             THEN excluded.version ELSE appointment_states.version END \
+         WHERE (appointment_states.version < excluded.version OR excluded.version = 0) \
+           AND appointment_states.status IN ('REQUESTED', 'APPROVED')",
+    )
+    .bind(changed.appointment_id)
+    .bind(changed.version)
+    .bind(changed.status.as_str())
+    .bind(to_millis(changed.start))
+    .execute(conn)
+    .await?;
+    Ok(if done.rows_affected() > 0 {
+        Freshness::Newest
+    } else {
+        Freshness::Stale
+    })
+}
+
+/// Reminders for the confirmed appointment at its current start, one per offset whose due
+/// time is still ahead. A reminder for another start (the appointment moved) is re-armed for
+/// this one, whether it was sent, cancelled or expired; one already sent for this start stays
+/// sent. Where the due time has passed, a reminder still waiting for an older start is dropped.
+pub async fn arm_reminders(
     conn: &mut AnyConnection,
     changed: &AppointmentChanged,
     offsets_minutes: &[u32],
     now: Timestamp,
 ) -> sqlx::Result<()> {
+    let start = to_millis(changed.start);
     for &offset in offsets_minutes {
         let due = due_at(changed.start, offset);
         if due <= now {
             sqlx::query(
-                "UPDATE reminders SET status = 'CANCELLED' \
-                 WHERE appointment_id = $1 AND offset_minutes = $2 AND status = 'SCHEDULED'",
+                "UPDATE reminders SET status = 'CANCELLED' WHERE appointment_id = $1 \
+                 AND offset_minutes = $2 AND status = 'SCHEDULED' AND start_at <> $3",
             )
             .bind(changed.appointment_id)
             .bind(i64::from(offset))
+            .bind(start)
             .execute(&mut *conn)
             .await?;
             continue;
@@ -100,14 +118,14 @@ pub async fn move_reminders(
             "INSERT INTO reminders (appointment_id, offset_minutes, patient_id, doctor_id, \
              start_at, due_at, status) VALUES ($1, $2, $3, $4, $5, $6, 'SCHEDULED') \
              ON CONFLICT (appointment_id, offset_minutes) DO UPDATE \
-             SET start_at = excluded.start_at, due_at = excluded.due_at \
-             WHERE reminders.status = 'SCHEDULED'",
+             SET start_at = excluded.start_at, due_at = excluded.due_at, status = 'SCHEDULED' \
+             WHERE reminders.start_at <> excluded.start_at OR reminders.status <> 'SENT'",
         )
         .bind(changed.appointment_id)
         .bind(i64::from(offset))
         .bind(changed.patient_id)
         .bind(changed.doctor_id)
-        .bind(to_millis(changed.start))
+        .bind(start)
         .bind(to_millis(due))
         .execute(&mut *conn)
         .await?;
@@ -134,6 +152,23 @@ struct DueReminder {
     patient_id: i64,
     doctor_id: i64,
     start_at: i64,
+    /// The newest known state of the appointment, if any event recorded one.
+    appointment_status: Option<String>,
+    appointment_start_at: Option<i64>,
+}
+
+impl DueReminder {
+    /// The handler keeps reminders in step with the newest state; this is the second line of
+    /// defence: a reminder goes out only while its appointment is known to be approved at the
+    /// reminder's start (or no state was recorded, for reminders older than the state table).
+    fn is_current(&self) -> bool {
+        match (&self.appointment_status, self.appointment_start_at) {
+            (Some(status), Some(start)) => {
+                status == AppointmentStatus::Approved.as_str() && start == self.start_at
+            }
+            _ => true,
+        }
+    }
 }
 
 impl NotificationStore {
@@ -141,7 +176,8 @@ impl NotificationStore {
     /// transaction: claimed rows are locked (PostgreSQL skips rows another instance holds;
     /// SQLite has one writer), so concurrent passes never send one reminder twice, and a
     /// reminder stays `SCHEDULED` until the transaction that stored its notifications commits.
-    /// Reminders of appointments that have already started expire instead.
+    /// Reminders of appointments that have already started expire instead, and those of
+    /// appointments known to be no longer confirmed at that time are cancelled.
     pub async fn send_due_reminders(
         &self,
         now: Timestamp,
@@ -153,7 +189,11 @@ impl NotificationStore {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "SELECT id, appointment_id, offset_minutes, patient_id, doctor_id, start_at \
+            "SELECT id, appointment_id, offset_minutes, patient_id, doctor_id, start_at, \
+             (SELECT s.status FROM appointment_states s \
+              WHERE s.appointment_id = reminders.appointment_id) AS appointment_status, \
+             (SELECT s.start_at FROM appointment_states s \
+              WHERE s.appointment_id = reminders.appointment_id) AS appointment_start_at \
              FROM reminders WHERE status = 'SCHEDULED' AND due_at <= $1 \
              ORDER BY due_at, id LIMIT $2{lock}"
         );
@@ -176,7 +216,10 @@ impl NotificationStore {
         let mut pass = ReminderPass::default();
         for reminder in due {
             let start = from_millis(reminder.start_at);
-            let status = if start <= now {
+            let status = if !reminder.is_current() {
+                pass.cancelled += 1;
+                "CANCELLED"
+            } else if start <= now {
                 pass.expired += 1;
                 "EXPIRED"
             } else {
@@ -231,10 +274,12 @@ fn reminder_notification(reminder: &DueReminder, channel: Channel) -> NewNotific
         },
         subject: None,
         message: None,
+        // The start is part of the key: a moved appointment is reminded of its new time once.
         dedupe_key: format!(
-            "reminder:{}:{}:{}",
+            "reminder:{}:{}:{}:{}",
             reminder.appointment_id,
             reminder.offset_minutes,
+            reminder.start_at,
             channel.as_str()
         ),
     }

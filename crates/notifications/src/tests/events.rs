@@ -7,7 +7,9 @@ use contracts::notifications::{Channel, NotificationKind as K, NotificationStatu
 use platform::events::{Delivered, Handler};
 use platform::testing::TestDatabase;
 
-use super::{DOCTOR, Harness, PATIENT, appointment, envelope, hours, on_both_backends, summary};
+use super::{
+    DOCTOR, Harness, PATIENT, appointment, envelope, hours, next, on_both_backends, summary,
+};
 use crate::domain::Facts;
 use crate::store::ReminderStatus;
 
@@ -178,11 +180,12 @@ async fn approval_schedules_reminders_still_ahead(db: TestDatabase) {
 async fn rescheduling_moves_reminders_and_other_endings_cancel_them(db: TestDatabase) {
     let h = Harness::new(db).await;
     let store = h.store();
-    let mut a = appointment(1, h.now() + hours(48), S::Approved);
-    h.publish(types::APPOINTMENT_APPROVED, &a).await;
+    let approved = appointment(1, h.now() + hours(48), S::Approved);
+    h.publish(types::APPOINTMENT_APPROVED, &approved).await;
 
     // Moved a day later: both reminders follow.
-    a.previous_start = Some(a.start);
+    let mut a = next(&approved, S::Approved);
+    a.previous_start = Some(approved.start);
     a.start = h.now() + hours(72);
     h.publish(types::APPOINTMENT_RESCHEDULED, &a).await;
     assert_eq!(
@@ -194,6 +197,7 @@ async fn rescheduling_moves_reminders_and_other_endings_cancel_them(db: TestData
         Some((ReminderStatus::Scheduled, h.now() + hours(70)))
     );
     // Moved to 10 h from now: the 24-hour reminder would be late and is dropped.
+    a.version += 1;
     a.start = h.now() + hours(10);
     h.publish(types::APPOINTMENT_RESCHEDULED, &a).await;
     assert_eq!(
@@ -208,6 +212,14 @@ async fn rescheduling_moves_reminders_and_other_endings_cancel_them(db: TestData
         store.reminder_status(1, 2 * 60).await.unwrap(),
         Some((ReminderStatus::Scheduled, h.now() + hours(8)))
     );
+    // And back to 72 h: there is time for the 24-hour reminder again.
+    a.version += 1;
+    a.start = h.now() + hours(72);
+    h.publish(types::APPOINTMENT_RESCHEDULED, &a).await;
+    assert_eq!(
+        store.reminder_status(1, 24 * 60).await.unwrap(),
+        Some((ReminderStatus::Scheduled, h.now() + hours(48)))
+    );
 
     // A request moved while it waits for its doctor has none; nor has anything that ended.
     for (id, event_type, status) in [
@@ -219,8 +231,7 @@ async fn rescheduling_moves_reminders_and_other_endings_cancel_them(db: TestData
     ] {
         let approved = appointment(id, h.now() + hours(48), S::Approved);
         h.publish(types::APPOINTMENT_APPROVED, &approved).await;
-        h.publish(event_type, &appointment(id, approved.start, status))
-            .await;
+        h.publish(event_type, &next(&approved, status)).await;
         for offset in [24 * 60, 2 * 60] {
             let status = store.reminder_status(id, offset).await.unwrap();
             assert_eq!(
