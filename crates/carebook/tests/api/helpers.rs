@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Once;
 
-use carebook::system::{self, RunningSystem, SystemConfig};
+use carebook::system::{self, NotificationsHook, RunningSystem, SystemConfig};
 use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
 use platform::config::{ClinicConfig, Service};
@@ -45,8 +45,41 @@ macro_rules! on_both_backends {
     };
 }
 
+/// How a [`TestApp`] runs, beyond its database backend.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub backend: Backend,
+    /// Events through RabbitMQ at this URL instead of the in-process bus.
+    pub amqp_url: Option<String>,
+    /// Adjusts the in-process notification service (SMTP, SMS, clock, reminder hours).
+    pub notifications: Option<NotificationsHook>,
+    /// Services the test runs itself (e.g. as processes) at these URLs.
+    pub external: HashMap<Service, Vec<String>>,
+}
+
+impl Setup {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            amqp_url: None,
+            notifications: None,
+            external: HashMap::new(),
+        }
+    }
+
+    pub fn notifications(
+        mut self,
+        hook: impl Fn(&mut notifications::Config) + Send + Sync + 'static,
+    ) -> Self {
+        self.notifications = Some(NotificationsHook(std::sync::Arc::new(hook)));
+        self
+    }
+}
+
 pub struct TestApp {
     pub gateway: String,
+    /// The deployment's service secret, for service processes the test starts itself.
+    pub service_secret: String,
     /// The bootstrap admin's access token; the plain helpers act as this admin.
     pub admin_token: String,
     pub urls: HashMap<Service, String>,
@@ -135,6 +168,11 @@ pub fn init() {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(Setup::new(backend)).await
+    }
+
+    pub async fn spawn_with(setup: Setup) -> Self {
+        let backend = setup.backend;
         init();
         let data_dir = tempfile::tempdir().unwrap();
         let mut postgres_databases = Vec::new();
@@ -155,15 +193,16 @@ impl TestApp {
             database_urls.insert(service, url);
         }
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let service_secret = carebook::system::random_secret();
         let config = SystemConfig {
             data_dir: data_dir.path().to_owned(),
             database_urls: database_urls.clone(),
             clinic: ClinicConfig::default(),
             admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
-            service_secret: carebook::system::random_secret(),
-            amqp_url: None,
-            external: HashMap::new(),
-            notifications_hook: None,
+            service_secret: service_secret.clone(),
+            amqp_url: setup.amqp_url,
+            external: setup.external,
+            notifications_hook: setup.notifications,
             addresses: std::iter::once(Service::Gateway)
                 .chain(Service::BACKENDS)
                 .map(|s| (s, loopback))
@@ -177,6 +216,7 @@ impl TestApp {
             .collect();
         let mut app = Self {
             gateway: running.url(Service::Gateway),
+            service_secret,
             admin_token: String::new(),
             urls,
             http: reqwest::Client::new(),

@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod concurrency;
 mod doctors;
+mod events;
 mod fixtures;
 mod gateway;
 mod patients;
