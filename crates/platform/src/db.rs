@@ -61,9 +61,11 @@ impl Db {
         let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
+            // Per service instance: PostgreSQL's default 100 connections then serve a whole
+            // deployment with a few instances of each service.
             .max_connections(match backend {
                 Backend::Sqlite => 8,
-                Backend::Postgres => 16,
+                Backend::Postgres => 10,
             });
         let pool_options = match backend {
             Backend::Sqlite => pool_options.after_connect(|conn, _| {
