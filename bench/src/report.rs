@@ -1,0 +1,186 @@
+//! What a run found: per mode, each scenario's figures next to their ceilings. Printed as a
+//! table for people and as one line of JSON (the last line of the output) for machines.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize)]
+pub struct ModeReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub book: Option<Book>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read: Option<Read>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Gateway>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_delay: Option<EventDelay>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<Scale>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footprint: Option<Footprint>,
+    /// Scenarios that could not run or failed, with the reason.
+    pub errors: Vec<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Book {
+    /// Max-throughput bookings per second through the gateway, `concurrency` in flight.
+    pub rps: f64,
+    /// The same SQL, straight to the same databases, with the same concurrency.
+    pub ceiling_rps: f64,
+    pub ratio: f64,
+    /// Open loop at half of `rps`.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub fixed_rate_rps: f64,
+    pub max_mode_p50_ms: f64,
+    pub max_mode_p99_ms: f64,
+    pub ceiling_p50_ms: f64,
+    pub ceiling_p99_ms: f64,
+    pub concurrency: usize,
+    pub bookings: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Endpoint {
+    pub rps: f64,
+    pub ceiling_rps: f64,
+    pub ratio: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub ceiling_p99_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Read {
+    /// A 50/50 mix of `GET /api/appointments/{id}` and `GET /api/doctors/{id}/slots`.
+    pub rps: f64,
+    /// The same requests to a minimal handler on the same HTTP stack returning the same bytes.
+    pub ceiling_rps: f64,
+    pub ratio: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub ceiling_p99_ms: f64,
+    pub concurrency: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<Endpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<Endpoint>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Gateway {
+    /// Open loop at `latency_rate` requests per second.
+    pub direct_p50_ms: f64,
+    pub gateway_p50_ms: f64,
+    pub added_p50_ms: f64,
+    pub direct_p99_ms: f64,
+    pub gateway_p99_ms: f64,
+    pub added_p99_ms: f64,
+    pub latency_rate: f64,
+    /// Max throughput, `concurrency` in flight.
+    pub direct_rps: f64,
+    pub gateway_rps: f64,
+    pub throughput_loss: f64,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventDelay {
+    /// From sending the approval to the notification's `createdAt` (when it was stored).
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// From sending the approval until a poll of `GET /api/notifications` saw it.
+    pub observed_p50_ms: f64,
+    pub observed_p99_ms: f64,
+    pub samples: u64,
+    /// Probes that saw no notification within 10 s (counted as 10 s in the quantiles).
+    pub missed: u64,
+    /// Probes whose booking, approval or polling failed.
+    pub failed: u64,
+    /// Bookings per second in the background (half the max booking rate) and probes per second.
+    pub booking_rate: f64,
+    pub probe_rate: f64,
+    /// Events of earlier scenarios the consumer had not handled yet, waited for before
+    /// measuring; what was left when the wait gave up; how fast it handled them.
+    pub backlog_at_start: i64,
+    /// Notifications due but undelivered then (also waited for).
+    pub undelivered_at_start: i64,
+    pub backlog_left: i64,
+    pub consumer_events_per_s: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Scale {
+    /// Keyed by the number of appointments in the database.
+    pub slots_p50_ms: BTreeMap<u64, f64>,
+    pub slots_p99_ms: BTreeMap<u64, f64>,
+    /// `GET /api/appointments?doctorId=…&from=…&to=…`: one doctor's week.
+    pub agenda_p50_ms: BTreeMap<u64, f64>,
+    pub agenda_p99_ms: BTreeMap<u64, f64>,
+    /// `GET /api/appointments?doctorId=…`: the first page of one doctor's appointments.
+    pub list_p50_ms: BTreeMap<u64, f64>,
+    pub list_p99_ms: BTreeMap<u64, f64>,
+    pub insert_seconds: BTreeMap<u64, f64>,
+    pub rate: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Footprint {
+    pub idle_rss_mb: BTreeMap<String, f64>,
+    pub idle_rss_mb_max: f64,
+    pub load_rss_mb: BTreeMap<String, f64>,
+    pub load_rss_mb_max: f64,
+    /// Start of the processes on existing data until every one is ready.
+    pub cold_start_s: f64,
+    /// The first start, on empty databases (migrations included).
+    pub first_start_s: f64,
+}
+
+/// One target of the issue, checked against a figure of this run.
+#[derive(Debug, Serialize)]
+pub struct Target {
+    pub mode: &'static str,
+    pub name: String,
+    pub value: f64,
+    pub limit: String,
+    pub met: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub bench: &'static str,
+    pub quick: bool,
+    pub commit: String,
+    pub date: String,
+    pub machine: String,
+    /// `/proc/loadavg` before and after: the machine is shared, and this says how much.
+    pub load_before: String,
+    pub load_after: String,
+    pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<ModeReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<ModeReport>,
+    pub targets: Vec<Target>,
+}
+
+/// Rounds for display and JSON: three significant decimals are all a noisy machine gives.
+pub fn round(value: f64) -> f64 {
+    if value.abs() >= 100.0 {
+        (value * 10.0).round() / 10.0
+    } else {
+        (value * 1000.0).round() / 1000.0
+    }
+}
+
+pub fn ratio(value: f64, ceiling: f64) -> f64 {
+    if ceiling > 0.0 {
+        round(value / ceiling)
+    } else {
+        0.0
+    }
+}

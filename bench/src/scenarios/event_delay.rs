@@ -1,0 +1,198 @@
+//! event-delay: how long after a doctor's approval the patient's notification is stored, while
+//! bookings arrive steadily at half the max booking rate. Each probe books a slot, notes how
+//! many notifications its patient has, approves (as the admin, through the gateway), and polls
+//! `GET /api/notifications?recipientId=…&recipientType=PATIENT` until a new one appears (every
+//! 5 ms, backing off to 100 ms). The
+//! delay is the notification's `createdAt` (stamped when the consumer stores it) minus the time
+//! the approval was sent; the same machine's clock on both ends. The approval's path: the
+//! doctor service, the appointment service's transaction and outbox, the relay, the event bus
+//! (in-process or RabbitMQ), the notification service's consumer.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::Ctx;
+use super::book::{book_op, measure_max_rate};
+use super::drain::drain;
+use crate::calendar::Booking;
+use crate::http::Http;
+use crate::load::{self, OpFuture};
+use crate::report::{EventDelay, round};
+
+/// Approvals per second; each one also books.
+const PROBE_RATE: f64 = 20.0;
+/// Polling backs off: probes that wait long must not flood the notification service (a first
+/// version polled every 5 ms throughout and, once delays grew, its own ~1,000 polls a second
+/// overloaded the service it measured). The delay itself comes from `createdAt`, not from when
+/// a poll saw it.
+fn poll_interval(waited: Duration) -> Duration {
+    match waited.as_millis() {
+        0..100 => Duration::from_millis(5),
+        100..1000 => Duration::from_millis(20),
+        _ => Duration::from_millis(100),
+    }
+}
+const GIVE_UP: Duration = Duration::from_secs(10);
+
+/// Delays from `createdAt` and as seen by polling, in microseconds. A probe that saw no
+/// notification within `GIVE_UP` counts as `GIVE_UP` (so the quantiles are lower bounds then).
+struct Delays {
+    stored: Histogram<u64>,
+    observed: Histogram<u64>,
+    missed: u64,
+}
+
+pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
+    anyhow::ensure!(
+        ctx.system.has_notifications,
+        "the notification service does not run in this build (not wired into carebook::system)"
+    );
+    let max = match ctx.book_rps {
+        Some(rps) => rps,
+        None => measure_max_rate(ctx).await?,
+    };
+    let limit = if ctx.budget.quick {
+        Duration::from_secs(60)
+    } else {
+        Duration::from_secs(240)
+    };
+    eprintln!("  waiting for the notification consumer to catch up");
+    let drained = drain(&ctx.system, limit).await?;
+    ctx.settle().await;
+    let booking_rate = (max / 2.0 - PROBE_RATE).max(1.0);
+    let duration = if ctx.budget.quick {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(20)
+    };
+    let token = Arc::new(ctx.admin_token().await?);
+    let delays = Arc::new(Mutex::new(Delays {
+        stored: Histogram::new_with_bounds(1, 100_000_000, 3)?,
+        observed: Histogram::new_with_bounds(1, 100_000_000, 3)?,
+        missed: 0,
+    }));
+    let background = load::fixed_rate(
+        booking_rate,
+        (Duration::ZERO, duration),
+        1024,
+        book_op(ctx, token.clone()),
+    );
+    let probes = load::fixed_rate(
+        PROBE_RATE,
+        (Duration::ZERO, duration),
+        256,
+        probe_op(ctx, token, delays.clone()),
+    );
+    let (background, probes) = tokio::join!(background, probes);
+    background?.check("background bookings")?;
+    let probes = probes?;
+    ctx.settle().await;
+    let delays = delays.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    anyhow::ensure!(
+        !delays.stored.is_empty(),
+        "no notification arrived (first error: {})",
+        probes.first_error.as_deref().unwrap_or("none")
+    );
+    let ms = |h: &Histogram<u64>, q: f64| round(h.value_at_quantile(q) as f64 / 1000.0);
+    Ok(EventDelay {
+        p50_ms: ms(&delays.stored, 0.5),
+        p99_ms: ms(&delays.stored, 0.99),
+        max_ms: round(delays.stored.max() as f64 / 1000.0),
+        observed_p50_ms: ms(&delays.observed, 0.5),
+        observed_p99_ms: ms(&delays.observed, 0.99),
+        samples: delays.stored.len(),
+        missed: delays.missed,
+        failed: probes.errors,
+        booking_rate: round(booking_rate + PROBE_RATE),
+        probe_rate: PROBE_RATE,
+        backlog_at_start: drained.backlog,
+        undelivered_at_start: drained.due,
+        backlog_left: drained.left,
+        consumer_events_per_s: round(drained.rate),
+    })
+}
+
+fn probe_op(
+    ctx: &Ctx,
+    token: Arc<String>,
+    delays: Arc<Mutex<Delays>>,
+) -> impl Fn(u64) -> OpFuture + Clone + Send + Sync + use<> {
+    let http = ctx.http.clone();
+    let gateway = Arc::new(ctx.system.gateway().to_owned());
+    let allocator = ctx.allocator.clone();
+    move |_| -> OpFuture {
+        let booking = allocator.next();
+        let (http, gateway, token, delays) =
+            (http.clone(), gateway.clone(), token.clone(), delays.clone());
+        Box::pin(async move { probe(&http, &gateway, &token, booking, &delays).await })
+    }
+}
+
+async fn probe(
+    http: &Http,
+    gateway: &str,
+    token: &str,
+    booking: Booking,
+    delays: &Mutex<Delays>,
+) -> anyhow::Result<()> {
+    let booked = http
+        .post(
+            &format!("{gateway}/api/appointments"),
+            Some(token),
+            &booking.json(),
+        )
+        .await?
+        .expect(201)?
+        .json()?;
+    let id = booked["id"].as_i64().context("no appointment id")?;
+    let list = format!(
+        "{gateway}/api/notifications?recipientId={}&recipientType=PATIENT&size=1",
+        booking.patient_id
+    );
+    let before = total(&http.get(&list, token).await?.expect(200)?.json()?)?;
+    let sent_at = Timestamp::now();
+    let sent = Instant::now();
+    let approve = json!({"appointmentId": id});
+    http.post(
+        &format!("{gateway}/api/doctors/appointments/approve"),
+        Some(token),
+        &approve,
+    )
+    .await?
+    .expect(200)?;
+    while sent.elapsed() < GIVE_UP {
+        tokio::time::sleep(poll_interval(sent.elapsed())).await;
+        let page = http.get(&list, token).await?.expect(200)?.json()?;
+        if total(&page)? > before {
+            let observed = sent.elapsed();
+            let created: Timestamp = page["items"][0]["createdAt"]
+                .as_str()
+                .context("no createdAt")?
+                .parse()?;
+            let stored = (created.as_microsecond() - sent_at.as_microsecond()).max(1) as u64;
+            let mut delays = delays.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            delays.stored.saturating_record(stored);
+            delays
+                .observed
+                .saturating_record(observed.as_micros() as u64);
+            return Ok(());
+        }
+    }
+    let mut delays = delays.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let give_up = GIVE_UP.as_micros() as u64;
+    delays.stored.saturating_record(give_up);
+    delays.observed.saturating_record(give_up);
+    delays.missed += 1;
+    Ok(())
+}
+
+fn total(page: &serde_json::Value) -> anyhow::Result<i64> {
+    page["total"]
+        .as_i64()
+        .context("no total in the notification page")
+}
