@@ -41,7 +41,7 @@ pub use crate::config::{Config, parse_reminder_hours};
 pub use crate::directory::{Directory, PROFILE_EVENTS};
 pub use crate::handler::NotificationHandler;
 pub use crate::store::ReminderPass;
-pub use crate::webhooks::{Webhooks, sign as sign_webhook};
+pub use crate::webhooks::Webhooks;
 pub use crate::worker::{DeliveryPass, MAX_ATTEMPTS, Worker};
 
 use crate::channels::{Channels, Mailer, SmsSender};

@@ -16,8 +16,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use delivery::{Sender, deliver_due, sign};
-pub use store::{WebhookStore, enqueue};
+use delivery::{Sender, deliver_due};
+use store::WebhookStore;
+pub use store::enqueue;
 
 /// What the webhook routes and worker share.
 #[derive(Debug, Clone)]
@@ -63,10 +64,5 @@ impl Webhooks {
                 () = tokio::time::sleep(every) => {}
             }
         }
-    }
-
-    /// One pass over the due deliveries, for tests that step the worker.
-    pub async fn deliver_due(&self) -> anyhow::Result<usize> {
-        deliver_due(&self.store, &self.sender, &self.clock).await
     }
 }
