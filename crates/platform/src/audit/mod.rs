@@ -9,6 +9,7 @@ mod query;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use sqlx::{Any, AnyConnection, Executor};
 use utoipa::ToSchema;
 
 pub use context::AuditContext;
@@ -100,8 +101,9 @@ impl AuditLog {
         Self { db, service }
     }
 
-    /// Records one access. A failure to write is logged and answered 500 by the caller:
-    /// an access that cannot be audited must not silently succeed.
+    /// Records one access in its own statement. A failure to write is logged and answered 500
+    /// by the caller: an access that cannot be audited must not silently succeed. A change's
+    /// row belongs in the change's transaction instead ([`Self::record_in`]).
     pub async fn record(
         &self,
         ctx: &AuditContext,
@@ -110,24 +112,40 @@ impl AuditLog {
         resource: &str,
         outcome: Outcome,
     ) -> crate::Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, service, actor_id, actor_role, patient_id, action, \
-             resource, outcome, endpoint, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(to_millis(Timestamp::now()))
-        .bind(self.service)
-        .bind(ctx.principal.user_id)
-        .bind(ctx.principal.role.as_str())
-        .bind(patient_id)
-        .bind(action.as_str())
-        .bind(resource)
-        .bind(outcome.as_str())
-        .bind(&ctx.endpoint)
-        .bind(&ctx.request_id)
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
+        let row = self.row(ctx, patient_id, action, resource, outcome);
+        insert(self.db.pool(), &row).await
+    }
+
+    /// Records a successful change inside the change's own transaction: the change and its
+    /// audit row commit together or not at all.
+    pub async fn record_in(
+        &self,
+        conn: &mut AnyConnection,
+        ctx: &AuditContext,
+        patient_id: Option<i64>,
+        action: Action,
+        resource: &str,
+    ) -> crate::Result<()> {
+        let row = self.row(ctx, patient_id, action, resource, Outcome::Success);
+        insert(conn, &row).await
+    }
+
+    fn row<'a>(
+        &self,
+        ctx: &'a AuditContext,
+        patient_id: Option<i64>,
+        action: Action,
+        resource: &'a str,
+        outcome: Outcome,
+    ) -> NewRow<'a> {
+        NewRow {
+            service: self.service,
+            ctx,
+            patient_id,
+            action,
+            resource,
+            outcome,
+        }
     }
 
     /// Records the outcome of `result` and passes it on.
@@ -147,6 +165,39 @@ impl AuditLog {
     pub fn db(&self) -> &Db {
         &self.db
     }
+}
+
+struct NewRow<'a> {
+    service: &'static str,
+    ctx: &'a AuditContext,
+    patient_id: Option<i64>,
+    action: Action,
+    resource: &'a str,
+    outcome: Outcome,
+}
+
+async fn insert<'c>(
+    conn: impl Executor<'c, Database = Any>,
+    row: &NewRow<'_>,
+) -> crate::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, service, actor_id, actor_role, patient_id, action, \
+         resource, outcome, endpoint, request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(to_millis(Timestamp::now()))
+    .bind(row.service)
+    .bind(row.ctx.principal.user_id)
+    .bind(row.ctx.principal.role.as_str())
+    .bind(row.patient_id)
+    .bind(row.action.as_str())
+    .bind(row.resource)
+    .bind(row.outcome.as_str())
+    .bind(&row.ctx.endpoint)
+    .bind(&row.ctx.request_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
