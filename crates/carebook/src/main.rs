@@ -7,7 +7,7 @@ use anyhow::Context;
 use carebook::system::{self, SystemConfig};
 use clap::{Parser, Subcommand};
 use platform::config::Service;
-use platform::server::shutdown_signal;
+use platform::server::{StartGate, shutdown_signal};
 use platform::telemetry::{LogFormat, init_logging};
 
 #[derive(Debug, Parser)]
@@ -91,10 +91,17 @@ async fn up(data_dir: PathBuf, demo_data: bool) -> anyhow::Result<()> {
         config.admin = Some((email.to_owned(), password.to_owned()));
     }
     let admin = config.admin.clone();
+    // Seeding goes through the gateway, so it serves before it is ready: a script waiting for
+    // readiness must see the demo clinic's ids.
+    if demo_data {
+        config.start_gate = StartGate::closed("The demo clinic is being seeded.");
+    }
+    let seeded = config.start_gate.clone();
     let running = system::start(config).await?;
     let gateway = running.url(Service::Gateway);
     if let (true, Some((email, password))) = (demo_data, &admin) {
         let accounts = carebook::demo::seed(&gateway, &zone, (email, password)).await?;
+        seeded.release();
         let shown = if (email.as_str(), password.as_str()) == carebook::demo::DEMO_ADMIN {
             password.as_str()
         } else {

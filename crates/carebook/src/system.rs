@@ -9,6 +9,7 @@ use anyhow::Context;
 use axum::Router;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::events::EventBus;
+use platform::server::StartGate;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -33,14 +34,25 @@ pub struct SystemConfig {
     /// The secret services exchange for their own tokens; `up` makes a random one per run
     /// when `CAREBOOK_SERVICE_SECRET` is unset (every service is in this process).
     pub service_secret: String,
+    /// Held closed by `up` while it seeds the demo clinic: the gateway is not ready until then.
+    pub start_gate: StartGate,
 }
 
 impl SystemConfig {
-    /// The embedded defaults: API.md's ports on loopback (the gateway from `CAREBOOK_LISTEN`).
+    /// The embedded defaults: API.md's ports on loopback (the gateway from `CAREBOOK_LISTEN`;
+    /// the others free ones with `CAREBOOK_SERVICE_PORTS=any`).
     pub fn from_env(data_dir: PathBuf) -> anyhow::Result<Self> {
+        let any_port = match platform::config::var("CAREBOOK_SERVICE_PORTS").as_deref() {
+            None | Some("fixed") => false,
+            Some("any") => true,
+            Some(_) => anyhow::bail!("CAREBOOK_SERVICE_PORTS must be `fixed` or `any`"),
+        };
         let mut addresses: HashMap<Service, SocketAddr> = ALL
             .iter()
-            .map(|s| (*s, SocketAddr::from(([127, 0, 0, 1], s.default_port()))))
+            .map(|s| {
+                let port = if any_port { 0 } else { s.default_port() };
+                (*s, SocketAddr::from(([127, 0, 0, 1], port)))
+            })
             .collect();
         if let Some(listen) = platform::config::var("CAREBOOK_LISTEN") {
             let addr = listen
@@ -70,6 +82,7 @@ impl SystemConfig {
             notifications_hook: None,
             service_secret: platform::config::var("CAREBOOK_SERVICE_SECRET")
                 .unwrap_or_else(random_secret),
+            start_gate: StartGate::open(),
         })
     }
 }
@@ -152,6 +165,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     let bus = EventBus::new(config.amqp_url.as_deref(), contracts::events::TOPOLOGY);
     let mut gateway = gateway::GatewayConfig::from_env(crate::openapi())?;
     gateway.upstreams = Service::BACKENDS.iter().map(|s| (*s, urls(*s))).collect();
+    gateway.start_gate = config.start_gate.clone();
     let tls = gateway.tls.clone();
     let mut apps = vec![(Service::Gateway, gateway::router(gateway))];
     for service in Service::BACKENDS {

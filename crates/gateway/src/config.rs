@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use axum::http::{HeaderValue, Uri};
 use platform::config::{Service, parse_var, var};
+use platform::server::StartGate;
 
 use crate::limit::{RateLimits, RedisSettings};
 use crate::tls::TlsConfig;
@@ -33,6 +34,9 @@ pub struct GatewayConfig {
     /// Certificate and key when the gateway terminates TLS itself; `None` = plain HTTP.
     /// `router` does not use it: pass it to [`crate::serve`].
     pub tls: Option<TlsConfig>,
+    /// Work this process finishes before `/health/ready` may answer 200 (`up` seeding the demo
+    /// clinic); open by default.
+    pub start_gate: StartGate,
 }
 
 impl GatewayConfig {
@@ -51,6 +55,7 @@ impl GatewayConfig {
             redis: None,
             cors_origins: Vec::new(),
             tls: None,
+            start_gate: StartGate::open(),
         }
     }
 
@@ -87,6 +92,7 @@ impl GatewayConfig {
                 .transpose()?
                 .unwrap_or_default(),
             tls: tls_from_env()?,
+            start_gate: StartGate::open(),
         })
     }
 

@@ -81,7 +81,7 @@ pub fn router(config: GatewayConfig) -> Router {
     let app = service_app(
         Service::Gateway.name(),
         api,
-        health::readiness(client, upstreams),
+        health::readiness(client, upstreams).gated(config.start_gate),
         auth,
     );
     cors::allow(app, &config.cors_origins)

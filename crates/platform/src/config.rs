@@ -195,6 +195,7 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_SMS_ACCOUNT_SID",
     "CAREBOOK_SMS_AUTH_TOKEN",
     "CAREBOOK_SMS_FROM",
+    "CAREBOOK_SERVICE_PORTS",
 ];
 
 /// Names of `CAREBOOK_*` variables that nothing reads, to warn about at start.

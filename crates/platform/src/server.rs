@@ -27,6 +27,9 @@ use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::events::EventBus;
 use crate::{security, telemetry};
 
+mod start_gate;
+pub use start_gate::StartGate;
+
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Answers `/health/ready`: `Err` names the dependency that is down.

@@ -207,6 +207,7 @@ impl TestApp {
                 .chain(Service::BACKENDS)
                 .map(|s| (s, loopback))
                 .collect(),
+            start_gate: platform::server::StartGate::open(),
         };
         let running = system::start(config).await.expect("the system starts");
         let urls = running
