@@ -15,4 +15,5 @@ mod gateway;
 mod patients;
 mod resilience;
 mod schema;
+mod test_script;
 mod tokens;
