@@ -13,6 +13,7 @@ mod events;
 mod fixtures;
 mod gateway;
 mod patients;
+mod readme;
 mod resilience;
 mod schema;
 mod test_script;
