@@ -1,5 +1,9 @@
 //! `Idempotency-Key`: the first answer to a booking is kept with its key, and a retry with the
-//! same key and the same request gets that answer again instead of a second booking.
+//! same key and the same request gets that answer again instead of a second booking. Keys
+//! expire (`CAREBOOK_IDEMPOTENCY_TTL_HOURS`, default 24): an expired key replays nothing, and
+//! every booking that stores a key deletes the expired ones, so the table does not grow forever.
+
+use std::time::Duration;
 
 use contracts::appointments::Appointment;
 use jiff::Timestamp;
@@ -28,7 +32,13 @@ impl NewKey<'_> {
         self,
         conn: &mut AnyConnection,
         appointment: &Appointment,
+        now: Timestamp,
+        ttl: Duration,
     ) -> platform::Result<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
+            .bind(expiry_cutoff(now, ttl))
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(
             "INSERT INTO idempotency_keys \
              (idempotency_key, request_hash, appointment_id, response, created_at) \
@@ -38,7 +48,7 @@ impl NewKey<'_> {
         .bind(self.request_hash)
         .bind(appointment.id)
         .bind(serde_json::to_string(appointment).map_err(anyhow::Error::from)?)
-        .bind(to_millis(Timestamp::now()))
+        .bind(to_millis(now))
         .execute(conn)
         .await?;
         Ok(())
@@ -46,11 +56,14 @@ impl NewKey<'_> {
 }
 
 impl AppointmentStore {
+    /// The first answer given for `key`, unless the key has expired.
     pub async fn stored_reply(&self, key: &str) -> platform::Result<Option<StoredReply>> {
         let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT request_hash, response FROM idempotency_keys WHERE idempotency_key = $1",
+            "SELECT request_hash, response FROM idempotency_keys \
+             WHERE idempotency_key = $1 AND created_at > $2",
         )
         .bind(key)
+        .bind(expiry_cutoff(Timestamp::now(), self.idempotency_ttl))
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|(request_hash, response)| {
@@ -63,4 +76,9 @@ impl AppointmentStore {
         })
         .transpose()
     }
+}
+
+/// Keys stored at or before this instant have expired.
+fn expiry_cutoff(now: Timestamp, ttl: Duration) -> i64 {
+    to_millis(now).saturating_sub(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
 }

@@ -73,6 +73,24 @@ impl ServiceClient {
         }
     }
 
+    /// Asks whether a resource exists: a success (e.g. 204) is `true`, 404 `false`, any other
+    /// answer the callee's problem. Retried when safe, like [`Self::get`].
+    pub async fn exists(&self, path: &str, forwarded: &Forwarded) -> Result<bool, ApiError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send(Method::GET, path, None::<&()>, forwarded).await {
+                Err(Failure::Transient(_)) if attempt < GET_ATTEMPTS => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(failure) => return Err(self.failure_to_error(failure)),
+                Ok(response) if response.status() == StatusCode::NOT_FOUND => return Ok(false),
+                Ok(response) if response.status().is_success() => return Ok(true),
+                Ok(response) => return read_json::<()>(response).await.map(|()| false),
+            }
+        }
+    }
+
     /// POST/PUT/DELETE: sent once, never retried (the callee may have acted).
     pub async fn send_json<B: Serialize, T: DeserializeOwned>(
         &self,
