@@ -21,6 +21,11 @@ impl Sealed {
     pub(crate) fn new(appointment: Appointment) -> Self {
         Self(appointment)
     }
+
+    /// Whose appointment it is, for the audit row of a request about it (even a refused one).
+    pub fn patient_id(&self) -> i64 {
+        self.0.patient_id
+    }
 }
 
 /// The caller may apply `transition` to `appointment`, which it may see.
