@@ -261,9 +261,11 @@ mod tests {
             may_apply(&patient, sealed(), Transition::Approve),
             Err(ApiError::Forbidden)
         ));
-        assert!(!may_apply(&doctor, sealed(), Transition::NoShow)
-            .unwrap()
-            .by_patient());
+        assert!(
+            !may_apply(&doctor, sealed(), Transition::NoShow)
+                .unwrap()
+                .by_patient()
+        );
         assert!(matches!(
             view(&other_patient, sealed()),
             Err(ApiError::NotFound(_))

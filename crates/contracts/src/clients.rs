@@ -19,7 +19,9 @@ impl PatientsClient {
 
     /// Whether patient `id` exists; the answer carries no personal data.
     pub async fn exists(&self, id: i64, fwd: &Forwarded) -> Result<bool, ApiError> {
-        self.0.exists(&format!("/api/patients/{id}/exists"), fwd).await
+        self.0
+            .exists(&format!("/api/patients/{id}/exists"), fwd)
+            .await
     }
 }
 

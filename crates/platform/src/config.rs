@@ -134,8 +134,8 @@ impl ClinicConfig {
         };
         let hours: u64 = parse_var("CAREBOOK_CANCELLATION_WINDOW_HOURS")?.unwrap_or(24);
         let defaults = Self::default();
-        let max_visit_minutes = parse_var("CAREBOOK_MAX_VISIT_MINUTES")?
-            .unwrap_or(defaults.max_visit_minutes);
+        let max_visit_minutes =
+            parse_var("CAREBOOK_MAX_VISIT_MINUTES")?.unwrap_or(defaults.max_visit_minutes);
         crate::values::VisitMinutes::parse(max_visit_minutes)
             .map_err(|message| anyhow::anyhow!("CAREBOOK_MAX_VISIT_MINUTES {message}"))?;
         Ok(Self {

@@ -1,9 +1,9 @@
 //! Instants are stored as UTC epoch milliseconds; request instants without an offset are read
 //! in the clinic's time zone.
 
+use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
-use jiff::Timestamp;
 
 const FORMAT_HINT: &str = "must be an RFC 3339 date-time, e.g. 2026-12-01T09:00:00+01:00";
 
@@ -31,7 +31,11 @@ fn split_offset(raw: &str) -> Result<(&str, Option<Offset>), String> {
     if let Some(local) = raw.strip_suffix(['Z', 'z']) {
         return Ok((local, Some(Offset::UTC)));
     }
-    let Some(split) = raw.len().checked_sub(6).filter(|at| raw.is_char_boundary(*at)) else {
+    let Some(split) = raw
+        .len()
+        .checked_sub(6)
+        .filter(|at| raw.is_char_boundary(*at))
+    else {
         return Ok((raw, None));
     };
     let (local, tail) = raw.split_at(split);

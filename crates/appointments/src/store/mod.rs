@@ -80,7 +80,11 @@ impl TryFrom<AppointmentRow> for Appointment {
         let duration_minutes = Some(length_ms)
             .filter(|ms| *ms > 0 && ms % 60_000 == 0)
             .and_then(|ms| u32::try_from(ms / 60_000).ok())
-            .ok_or_else(|| bad(format!("stored length of {length_ms} ms is not whole minutes")))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "stored length of {length_ms} ms is not whole minutes"
+                ))
+            })?;
         let instant = |ms| try_from_millis(ms).map_err(bad);
         Ok(Appointment {
             id,

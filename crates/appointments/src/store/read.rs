@@ -125,7 +125,9 @@ impl AppointmentStore {
         .bind(to_millis(from))
         .fetch_all(self.db.pool())
         .await?;
-        let instant = |ms| try_from_millis(ms).map_err(|e| platform::ApiError::Internal(anyhow::Error::msg(e)));
+        let instant = |ms| {
+            try_from_millis(ms).map_err(|e| platform::ApiError::Internal(anyhow::Error::msg(e)))
+        };
         rows.into_iter()
             .map(|(start, end)| {
                 Ok(Slot {

@@ -98,7 +98,9 @@ async fn a_failing_audit_insert_rolls_the_whole_change_back(db: &Db) {
     let store = AppointmentStore::new(db.clone(), TTL);
     let patient = ctx(Role::Patient, Some(1));
     execute(db, "ALTER TABLE audit_log RENAME TO audit_log_broken").await;
-    let refused = store.insert_if_free(booking(&patient, 1, 2, 3), &patient).await;
+    let refused = store
+        .insert_if_free(booking(&patient, 1, 2, 3), &patient)
+        .await;
     assert!(matches!(refused, Err(ApiError::Internal(_))), "{refused:?}");
     assert_eq!(count(db, "appointments").await, 0, "no appointment row");
     assert_eq!(count(db, "outbox").await, 0, "no event");
@@ -114,7 +116,12 @@ async fn a_change_and_its_audit_row_commit_together(db: &Db) {
     let sealed = Sealed::new(booked.clone());
     let may = policy::may_apply(&patient.principal, sealed, Transition::Cancel).unwrap();
     execute(db, "ALTER TABLE audit_log RENAME TO audit_log_broken").await;
-    assert!(store.apply(&may, None, Some(false), &patient).await.is_err());
+    assert!(
+        store
+            .apply(&may, None, Some(false), &patient)
+            .await
+            .is_err()
+    );
     execute(db, "ALTER TABLE audit_log_broken RENAME TO audit_log").await;
     let (status,): (String,) = sqlx::query_as("SELECT status FROM appointments")
         .fetch_one(db.pool())
@@ -122,7 +129,11 @@ async fn a_change_and_its_audit_row_commit_together(db: &Db) {
         .unwrap();
     assert_eq!(status, "REQUESTED", "the cancellation rolled back");
     assert_eq!(count(db, "outbox").await, 1, "only the booking's event");
-    assert_eq!(count(db, "audit_log").await, 1, "only the booking's audit row");
+    assert_eq!(
+        count(db, "audit_log").await,
+        1,
+        "only the booking's audit row"
+    );
 }
 
 async fn a_bad_stored_status_is_a_server_error(db: &Db) {
@@ -215,7 +226,11 @@ async fn an_expired_idempotency_key_replays_nothing_and_is_swept(db: &Db) {
     });
     store.insert_if_free(retry, &patient).await.unwrap();
     assert_eq!(count(db, "appointments").await, 2, "a new booking ran");
-    assert_eq!(count(db, "idempotency_keys").await, 1, "the expired row is gone");
+    assert_eq!(
+        count(db, "idempotency_keys").await,
+        1,
+        "the expired row is gone"
+    );
 }
 
 async fn the_active_limit_holds_under_concurrency_and_admin_overrides_it(db: &Db) {
@@ -268,4 +283,3 @@ on_both_backends!(
     an_expired_idempotency_key_replays_nothing_and_is_swept,
     the_active_limit_holds_under_concurrency_and_admin_overrides_it,
 );
-

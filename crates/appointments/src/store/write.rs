@@ -67,7 +67,10 @@ impl AppointmentStore {
         let active = count_active_future(&mut tx, patient_id, now).await?;
         let mut overridden = booking.overridden.clone();
         let limit = active_limit_breach(active, booking.max_active);
-        overridden.extend(enforce(limit.into_iter().collect(), booking.may.overrides_rules())?);
+        overridden.extend(enforce(
+            limit.into_iter().collect(),
+            booking.may.overrides_rules(),
+        )?);
 
         let sql = format!(
             "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, description, \
@@ -180,8 +183,14 @@ impl AppointmentStore {
             let changed = AppointmentChanged::of(&appointment);
             record(&mut tx, types::APPOINTMENT_REQUESTED, changed).await?;
         }
-        self.audit_change(&mut tx, ctx, &appointment, Action::Update, &change.overridden)
-            .await?;
+        self.audit_change(
+            &mut tx,
+            ctx,
+            &appointment,
+            Action::Update,
+            &change.overridden,
+        )
+        .await?;
         tx.commit().await?;
         Ok(appointment)
     }
@@ -250,10 +259,7 @@ pub(super) async fn set_status(
     for status in change.from {
         query = query.bind(status.as_str());
     }
-    Ok(query
-        .fetch_optional(conn)
-        .await
-        .map_err(overlap_conflict)?)
+    Ok(query.fetch_optional(conn).await.map_err(overlap_conflict)?)
 }
 
 /// The patient's requested or approved appointments that have not started yet.

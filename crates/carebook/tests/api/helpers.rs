@@ -55,6 +55,8 @@ pub struct Setup {
     pub notifications: Option<NotificationsHook>,
     /// Services the test runs itself (e.g. as processes) at these URLs.
     pub external: HashMap<Service, Vec<String>>,
+    /// The clinic's settings (time zone, booking limits).
+    pub clinic: ClinicConfig,
 }
 
 impl Setup {
@@ -64,6 +66,7 @@ impl Setup {
             amqp_url: None,
             notifications: None,
             external: HashMap::new(),
+            clinic: ClinicConfig::default(),
         }
     }
 
@@ -197,7 +200,7 @@ impl TestApp {
         let config = SystemConfig {
             data_dir: data_dir.path().to_owned(),
             database_urls: database_urls.clone(),
-            clinic: ClinicConfig::default(),
+            clinic: setup.clinic,
             admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
             service_secret: service_secret.clone(),
             amqp_url: setup.amqp_url,

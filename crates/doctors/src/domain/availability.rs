@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn starts_between_slots_are_off_the_grid() {
         // 09:20 in New York is a slot start of a 20-minute grid from 09:00; 09:07 is not.
-        for (start, on_grid) in [("2026-03-09T13:20:00Z", true), ("2026-03-09T13:07:00Z", false)] {
+        for (start, on_grid) in [
+            ("2026-03-09T13:20:00Z", true),
+            ("2026-03-09T13:07:00Z", false),
+        ] {
             let visit = VisitRequest::parse(&query(start, None), &TimeZone::UTC).unwrap();
             let answer = assess(&doctor(), &ny_calendar(), visit.interval(20), &[], 120);
             assert_eq!(answer.on_grid, on_grid, "{start}");

@@ -63,7 +63,9 @@ impl WorkingCalendar {
     /// the grid the doctor's slots make, so no slot is left half used.
     pub fn on_grid(&self, start: Timestamp) -> bool {
         let date = start.to_zoned(self.zone.clone()).date();
-        self.slots(date, date).iter().any(|slot| slot.start == start)
+        self.slots(date, date)
+            .iter()
+            .any(|slot| slot.start == start)
     }
 
     /// Steps through the block in civil time, keeping the slots that exist, end inside the

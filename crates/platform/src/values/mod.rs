@@ -9,5 +9,6 @@ pub use email::Email;
 pub use phone::PhoneNumber;
 pub use text::NonBlank;
 pub use visit::{
-    DEFAULT_OFFERED_MAX_MINUTES, MAX_VISIT_MINUTES, MIN_VISIT_MINUTES, VisitMinutes, offered_lengths,
+    DEFAULT_OFFERED_MAX_MINUTES, MAX_VISIT_MINUTES, MIN_VISIT_MINUTES, VisitMinutes,
+    offered_lengths,
 };
