@@ -259,7 +259,7 @@ pub(super) async fn set_status(
     for status in change.from {
         query = query.bind(status.as_str());
     }
-    Ok(query.fetch_optional(conn).await.map_err(overlap_conflict)?)
+    query.fetch_optional(conn).await.map_err(overlap_conflict)
 }
 
 /// The patient's requested or approved appointments that have not started yet.
