@@ -94,6 +94,17 @@ async fn execute(db: &Db, sql: &str) {
         .unwrap();
 }
 
+/// A store, patient 1's audit context, and the booking they just made.
+async fn booked_by_patient(db: &Db) -> (AppointmentStore, AuditContext, Appointment) {
+    let store = AppointmentStore::new(db.clone(), TTL);
+    let patient = ctx(Role::Patient, Some(1));
+    let booked = store
+        .insert_if_free(booking(&patient, 1, 2, 3), &patient)
+        .await
+        .unwrap();
+    (store, patient, booked)
+}
+
 async fn a_failing_audit_insert_rolls_the_whole_change_back(db: &Db) {
     let store = AppointmentStore::new(db.clone(), TTL);
     let patient = ctx(Role::Patient, Some(1));
@@ -107,12 +118,7 @@ async fn a_failing_audit_insert_rolls_the_whole_change_back(db: &Db) {
 }
 
 async fn a_change_and_its_audit_row_commit_together(db: &Db) {
-    let store = AppointmentStore::new(db.clone(), TTL);
-    let patient = ctx(Role::Patient, Some(1));
-    let booked = store
-        .insert_if_free(booking(&patient, 1, 2, 3), &patient)
-        .await
-        .unwrap();
+    let (store, patient, booked) = booked_by_patient(db).await;
     let sealed = Sealed::new(booked.clone());
     let may = policy::may_apply(&patient.principal, sealed, Transition::Cancel).unwrap();
     execute(db, "ALTER TABLE audit_log RENAME TO audit_log_broken").await;
@@ -137,12 +143,7 @@ async fn a_change_and_its_audit_row_commit_together(db: &Db) {
 }
 
 async fn a_bad_stored_status_is_a_server_error(db: &Db) {
-    let store = AppointmentStore::new(db.clone(), TTL);
-    let patient = ctx(Role::Patient, Some(1));
-    let booked = store
-        .insert_if_free(booking(&patient, 1, 2, 3), &patient)
-        .await
-        .unwrap();
+    let (store, patient, booked) = booked_by_patient(db).await;
     // Only a broken or hand-edited database holds such a row: lift the CHECK to make one.
     let mut conn = db.pool().acquire().await.unwrap();
     let lift = match db.backend() {

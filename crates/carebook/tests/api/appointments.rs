@@ -80,13 +80,8 @@ async fn enforces_the_status_lifecycle(app: &TestApp) {
         .expect(409);
 
     let second = app
-        .book(patient, doctor, &monday_at("10:00"))
-        .await
-        .expect(201)
-        .id();
-    app.post(&format!("/api/appointments/{second}/approve"), &json!({}))
-        .await
-        .expect(200);
+        .book_approved(patient, doctor, &monday_at("10:00"))
+        .await;
     let done = app
         .post(&format!("/api/appointments/{second}/complete"), &json!({}))
         .await
@@ -97,13 +92,8 @@ async fn enforces_the_status_lifecycle(app: &TestApp) {
         .expect(409);
 
     let third = app
-        .book(patient, doctor, &monday_at("11:00"))
-        .await
-        .expect(201)
-        .id();
-    app.post(&format!("/api/appointments/{third}/approve"), &json!({}))
-        .await
-        .expect(200);
+        .book_approved(patient, doctor, &monday_at("11:00"))
+        .await;
     let absent = app
         .post(&format!("/api/appointments/{third}/no-show"), &json!({}))
         .await
@@ -474,29 +464,22 @@ async fn a_patients_move_of_an_approved_visit_asks_the_doctor_again(app: &TestAp
     let approve = format!("{path}/approve");
     app.post(&approve, &json!({})).await.expect(200);
 
-    // The patient moves it: REQUESTED again, and the doctor is asked.
-    let moved = json!({"appointmentDate": monday_at("10:00")});
-    let reply = app
-        .call(Some(&patient.token), Method::PUT, &path, Some(&moved))
-        .await
-        .expect(200);
-    assert_eq!(reply.body["status"], "REQUESTED");
-    app.post(&approve, &json!({})).await.expect(200);
-    // Lengthening is a change the doctor must see too.
-    let longer = json!({"durationMinutes": 60});
-    let reply = app
-        .call(Some(&patient.token), Method::PUT, &path, Some(&longer))
-        .await
-        .expect(200);
-    assert_eq!(reply.body["status"], "REQUESTED");
-    app.post(&approve, &json!({})).await.expect(200);
-    // A new description alone changes no time: it stays approved.
-    let note = json!({"description": "bring the x-rays"});
-    let reply = app
-        .call(Some(&patient.token), Method::PUT, &path, Some(&note))
-        .await
-        .expect(200);
-    assert_eq!(reply.body["status"], "APPROVED");
+    // The patient's new time or length: REQUESTED again, and the doctor is asked. A new
+    // description alone changes no time: it stays approved.
+    for (change, status) in [
+        (json!({"appointmentDate": monday_at("10:00")}), "REQUESTED"),
+        (json!({"durationMinutes": 60}), "REQUESTED"),
+        (json!({"description": "bring the x-rays"}), "APPROVED"),
+    ] {
+        let reply = app
+            .call(Some(&patient.token), Method::PUT, &path, Some(&change))
+            .await
+            .expect(200);
+        assert_eq!(reply.body["status"], status, "{change}");
+        if status == "REQUESTED" {
+            app.post(&approve, &json!({})).await.expect(200);
+        }
+    }
     // ADMIN's move keeps it approved.
     let reply = app
         .put(&path, &json!({"appointmentDate": monday_at("14:00")}))
@@ -557,14 +540,8 @@ async fn only_approved_or_completed_visits_let_a_doctor_read_the_patient(app: &T
     assert_eq!(doctors_patients.body["total"], 0);
 
     // Approved: care is given, so the doctor may read.
-    let third = app
-        .book(patient_id, doctor_id, &monday_at("11:00"))
-        .await
-        .expect(201)
-        .id();
-    app.post(&format!("/api/appointments/{third}/approve"), &json!({}))
-        .await
-        .expect(200);
+    app.book_approved(patient_id, doctor_id, &monday_at("11:00"))
+        .await;
     read().await.expect(200);
     assert_eq!(ids().await.expect(200).body, json!([patient_id]));
 }

@@ -392,14 +392,8 @@ impl World {
         // The care relationship: an approved appointment of the own patient with the related
         // doctor.
         let slot = world.next_slot();
-        let id = app
-            .book(world.own_id(), world.doctor_id(), &slot)
-            .await
-            .expect(201)
-            .id();
-        app.post(&format!("/api/appointments/{id}/approve"), &json!({}))
-            .await
-            .expect(200);
+        app.book_approved(world.own_id(), world.doctor_id(), &slot)
+            .await;
         world
     }
 

@@ -359,6 +359,19 @@ impl TestApp {
         .await
     }
 
+    /// Books as the admin and approves; the appointment's id.
+    pub async fn book_approved(&self, patient_id: i64, doctor_id: i64, start: &str) -> i64 {
+        let id = self
+            .book(patient_id, doctor_id, start)
+            .await
+            .expect(201)
+            .id();
+        self.post(&format!("/api/appointments/{id}/approve"), &json!({}))
+            .await
+            .expect(200);
+        id
+    }
+
     /// Event types in a service's outbox, oldest first.
     pub async fn outbox_types(&self, service: Service) -> Vec<String> {
         let mut conn = sqlx::AnyConnection::connect(&self.database_urls[&service])
