@@ -143,7 +143,7 @@ async fn a_change_and_its_audit_row_commit_together(db: &Db) {
 }
 
 async fn a_bad_stored_status_is_a_server_error(db: &Db) {
-    let (store, patient, booked) = booked_by_patient(db).await;
+    let (store, _, booked) = booked_by_patient(db).await;
     // Only a broken or hand-edited database holds such a row: lift the CHECK to make one.
     let mut conn = db.pool().acquire().await.unwrap();
     let lift = match db.backend() {
