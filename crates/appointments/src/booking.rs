@@ -31,7 +31,7 @@ pub async fn book(
 ) -> platform::Result<Booked> {
     let request_hash = fingerprint(&input);
     if let Some(key) = idempotency_key
-        && let Some(reply) = replay(state, key, &request_hash).await?
+        && let Some(reply) = replay(state, may, key, &request_hash).await?
     {
         return Ok(Booked::Replayed(reply));
     }
@@ -67,7 +67,7 @@ pub async fn book(
         Ok(appointment) => Ok(Booked::Created(appointment)),
         // A concurrent retry with the same key may have won the race: answer as it did.
         Err(err) => match idempotency_key {
-            Some(key) => match replay(state, key, &request_hash).await? {
+            Some(key) => match replay(state, may, key, &request_hash).await? {
                 Some(reply) => Ok(Booked::Replayed(reply)),
                 None => Err(err),
             },
@@ -136,10 +136,11 @@ fn offered(availability: &Availability, may_override: bool) -> platform::Result<
 
 async fn replay(
     state: &AppState,
+    may: MayBook,
     key: &str,
     request_hash: &str,
 ) -> platform::Result<Option<Appointment>> {
-    match state.store.stored_reply(key).await? {
+    match state.store.stored_reply(may, key).await? {
         Some(reply) if reply.request_hash == request_hash => Ok(Some(reply.appointment)),
         Some(_) => Err(ApiError::Conflict(
             "This Idempotency-Key was already used for a different request.".to_owned(),

@@ -75,9 +75,10 @@ impl MayChange {
     }
 }
 
-/// The caller may book for patient `patient_id`.
+/// User `caller_id` may book for patient `patient_id`.
 #[derive(Debug, Clone, Copy)]
 pub struct MayBook {
+    caller_id: i64,
     patient_id: i64,
     overrides_rules: bool,
 }
@@ -85,6 +86,11 @@ pub struct MayBook {
 impl MayBook {
     pub fn patient_id(self) -> i64 {
         self.patient_id
+    }
+
+    /// The booking user: their `Idempotency-Key`s never replay another user's booking.
+    pub fn caller_id(self) -> i64 {
+        self.caller_id
     }
 
     /// ADMIN: the clinic's booking rules may be overridden (and the override is audited).
@@ -157,6 +163,7 @@ pub fn may_change(principal: &Principal, sealed: Sealed) -> Result<MayChange, Ap
 pub fn may_book(principal: &Principal, patient_id: i64) -> Result<MayBook, ApiError> {
     if principal.is_admin() || principal.is_patient(patient_id) {
         Ok(MayBook {
+            caller_id: principal.user_id,
             patient_id,
             overrides_rules: principal.is_admin(),
         })

@@ -33,9 +33,7 @@ pub async fn create(
     let result = async {
         let may = policy::may_book(&ctx.principal, patient_id)?;
         let key = idempotency_key(&headers)?;
-        // Keys are scoped to the caller: one user's key never replays another user's booking.
-        let key = key.map(|key| format!("{}:{key}", ctx.principal.user_id));
-        booking::book(&state, may, input, key.as_deref(), (&ctx, &forwarded)).await
+        booking::book(&state, may, input, key, (&ctx, &forwarded)).await
     }
     .await;
     // A booking's audit row committed with it; a replay or a refusal is recorded here.

@@ -12,6 +12,7 @@ use platform::time::to_millis;
 use sqlx::AnyConnection;
 
 use super::AppointmentStore;
+use crate::policy::MayBook;
 
 /// A key to store with a new booking.
 #[derive(Debug, Clone, Copy)]
@@ -31,9 +32,9 @@ impl NewKey<'_> {
     pub(super) async fn insert(
         self,
         conn: &mut AnyConnection,
+        may: MayBook,
         appointment: &Appointment,
-        now: Timestamp,
-        ttl: Duration,
+        (now, ttl): (Timestamp, Duration),
     ) -> platform::Result<()> {
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
             .bind(expiry_cutoff(now, ttl))
@@ -44,7 +45,7 @@ impl NewKey<'_> {
              (idempotency_key, request_hash, appointment_id, response, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(self.key)
+        .bind(scoped(may, self.key))
         .bind(self.request_hash)
         .bind(appointment.id)
         .bind(serde_json::to_string(appointment).map_err(anyhow::Error::from)?)
@@ -56,13 +57,17 @@ impl NewKey<'_> {
 }
 
 impl AppointmentStore {
-    /// The first answer given for `key`, unless the key has expired.
-    pub async fn stored_reply(&self, key: &str) -> platform::Result<Option<StoredReply>> {
+    /// The first answer given to this caller for `key`, unless the key has expired.
+    pub async fn stored_reply(
+        &self,
+        may: MayBook,
+        key: &str,
+    ) -> platform::Result<Option<StoredReply>> {
         let row: Option<(String, String)> = sqlx::query_as(
             "SELECT request_hash, response FROM idempotency_keys \
              WHERE idempotency_key = $1 AND created_at > $2",
         )
-        .bind(key)
+        .bind(scoped(may, key))
         .bind(expiry_cutoff(Timestamp::now(), self.idempotency_ttl))
         .fetch_optional(self.db.pool())
         .await?;
@@ -76,6 +81,11 @@ impl AppointmentStore {
         })
         .transpose()
     }
+}
+
+/// Keys are scoped to the caller: one user's key never replays another user's booking.
+fn scoped(may: MayBook, key: &str) -> String {
+    format!("{}:{key}", may.caller_id())
 }
 
 /// Keys stored at or before this instant have expired.

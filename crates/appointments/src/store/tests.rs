@@ -204,12 +204,24 @@ async fn an_expired_idempotency_key_replays_nothing_and_is_swept(db: &Db) {
     let store = AppointmentStore::new(db.clone(), TTL);
     let patient = ctx(Role::Patient, Some(1));
     let mut first = booking(&patient, 1, 2, 3);
+    let may = first.may;
     first.key = Some(NewKey {
-        key: "1:retry-me",
+        key: "retry-me",
         request_hash: "h",
     });
     store.insert_if_free(first, &patient).await.unwrap();
-    assert!(store.stored_reply("1:retry-me").await.unwrap().is_some());
+    assert!(store.stored_reply(may, "retry-me").await.unwrap().is_some());
+    // Another user's same key is another key.
+    let mut other = ctx(Role::Patient, Some(1));
+    other.principal.user_id = 2;
+    let other = policy::may_book(&other.principal, 1).unwrap();
+    assert!(
+        store
+            .stored_reply(other, "retry-me")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A day and a millisecond later (the key's row aged instead of the clock moved).
     let aged = i64::try_from(TTL.as_millis()).unwrap() + 1;
@@ -218,11 +230,11 @@ async fn an_expired_idempotency_key_replays_nothing_and_is_swept(db: &Db) {
         .execute(db.pool())
         .await
         .unwrap();
-    assert!(store.stored_reply("1:retry-me").await.unwrap().is_none());
+    assert!(store.stored_reply(may, "retry-me").await.unwrap().is_none());
 
     let mut retry = booking(&patient, 1, 2, 4);
     retry.key = Some(NewKey {
-        key: "1:retry-me",
+        key: "retry-me",
         request_hash: "h",
     });
     store.insert_if_free(retry, &patient).await.unwrap();

@@ -96,8 +96,13 @@ impl AppointmentStore {
         };
         record(&mut tx, event_type, AppointmentChanged::of(&appointment)).await?;
         if let Some(key) = booking.key {
-            key.insert(&mut tx, &appointment, now, self.idempotency_ttl)
-                .await?;
+            key.insert(
+                &mut tx,
+                booking.may,
+                &appointment,
+                (now, self.idempotency_ttl),
+            )
+            .await?;
         }
         self.audit_change(&mut tx, ctx, &appointment, Action::Create, &overridden)
             .await?;
