@@ -83,7 +83,8 @@ impl Directory {
         if self.known_patients.contains_key(&id) {
             return Ok(true);
         }
-        let exists = self.patients.patient(id, fwd).await?.is_some();
+        // The existence call carries no personal data: booking needs nothing more.
+        let exists = self.patients.exists(id, fwd).await?;
         if exists {
             self.known_patients.insert(id, ()).await;
         }

@@ -13,11 +13,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::Router;
-use contracts::appointments::Appointment;
 use contracts::clients::{DoctorsClient, PatientsClient};
 use contracts::events::types;
 use platform::ApiError;
-use platform::audit::AuditLog;
+use platform::audit::{Action, AuditContext};
 use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
@@ -27,6 +26,7 @@ use platform::server::{Readiness, service_app};
 use tokio_util::sync::CancellationToken;
 
 use crate::directory::Directory;
+use crate::policy::Sealed;
 use crate::store::AppointmentStore;
 
 pub static MIGRATIONS: Migrations = Migrations {
@@ -42,6 +42,8 @@ pub struct Config {
     pub identity_urls: Vec<String>,
     pub clinic: ClinicConfig,
     pub call_timeout: Duration,
+    /// `CAREBOOK_IDEMPOTENCY_TTL_HOURS` (default 24): how long a key replays its answer.
+    pub idempotency_ttl: Duration,
 }
 
 impl Config {
@@ -53,6 +55,10 @@ impl Config {
             identity_urls: Service::Identity.urls(),
             clinic: ClinicConfig::from_env()?,
             call_timeout: Duration::from_secs(3),
+            idempotency_ttl: Duration::from_secs(
+                3600 * platform::config::parse_var::<u64>("CAREBOOK_IDEMPOTENCY_TTL_HOURS")?
+                    .unwrap_or(24),
+            ),
         })
     }
 }
@@ -60,14 +66,33 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct AppState {
     store: AppointmentStore,
-    audit: AuditLog,
     directory: Directory,
     clinic: ClinicConfig,
 }
 
 impl AppState {
-    async fn find(&self, id: i64) -> platform::Result<Appointment> {
+    /// The appointment, sealed until the policy opens it; 404 when there is none.
+    async fn find(&self, id: i64) -> platform::Result<Sealed> {
         self.store.find(id).await?.ok_or_else(|| not_found(id))
+    }
+
+    /// A change's success was audited in its own transaction; a refusal or failure is recorded
+    /// here, on its own.
+    async fn failure_audited<T>(
+        &self,
+        ctx: &AuditContext,
+        patient_id: i64,
+        action: Action,
+        resource: &str,
+        result: platform::Result<T>,
+    ) -> platform::Result<T> {
+        if result.is_ok() {
+            return result;
+        }
+        let audit = self.store.audit();
+        audit
+            .outcome(ctx, Some(patient_id), action, resource, result)
+            .await
     }
 }
 
@@ -94,7 +119,8 @@ pub async fn app(
         config.doctors_urls,
         config.call_timeout,
     )?;
-    let audit = AuditLog::new(db.clone(), Service::Appointments.name());
+    let store = AppointmentStore::new(db.clone(), config.idempotency_ttl);
+    let audit = store.audit().clone();
     let directory = Directory::new(PatientsClient(patients), DoctorsClient(doctors));
     let cached = directory.clone();
     bus.spawn_listener(
@@ -107,8 +133,7 @@ pub async fn app(
         shutdown.clone(),
     );
     let state = AppState {
-        store: AppointmentStore::new(db.clone()),
-        audit: audit.clone(),
+        store,
         directory,
         clinic: config.clinic,
     };

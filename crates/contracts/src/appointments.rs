@@ -81,7 +81,8 @@ pub struct NewAppointment {
     #[serde(alias = "date")]
     #[schema(example = "2030-01-07T09:00:00Z")]
     pub appointment_date: String,
-    /// Default: the doctor's slot length; 5 to 480.
+    /// Default: the doctor's slot length. 5 to 480 is a length; the doctor offers their slot
+    /// length and its multiples up to the clinic's maximum (`CAREBOOK_MAX_VISIT_MINUTES`).
     #[serde(default)]
     pub duration_minutes: Option<u32>,
     #[serde(default)]
@@ -121,6 +122,10 @@ pub struct CancelQuery {
     pub reason: Option<String>,
 }
 
+/// The longest cancellation or rejection reason, in characters: one limit for the doctor
+/// service that passes a decision on and the appointment service that stores it.
+pub const MAX_REASON_CHARS: usize = 500;
+
 /// A doctor's decision applied by the appointment service; `reason` is kept for rejections.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -144,4 +149,6 @@ pub struct BusyQuery {
 pub struct PatientIdsQuery {
     /// The doctor (ADMIN only; a doctor always gets their own).
     pub doctor_id: Option<i64>,
+    /// Only this patient: answers whether the doctor cares for them (`[id]` or `[]`).
+    pub patient_id: Option<i64>,
 }

@@ -3,7 +3,6 @@
 use jiff::Timestamp;
 use platform::ApiError;
 use platform::client::{Forwarded, ServiceClient};
-use platform::page::Page;
 use reqwest::Method;
 
 use crate::appointments::{Appointment, DecisionBody, NewAppointment};
@@ -16,6 +15,13 @@ pub struct PatientsClient(pub ServiceClient);
 impl PatientsClient {
     pub async fn patient(&self, id: i64, fwd: &Forwarded) -> Result<Option<Patient>, ApiError> {
         self.0.get(&format!("/api/patients/{id}"), fwd).await
+    }
+
+    /// Whether patient `id` exists; the answer carries no personal data.
+    pub async fn exists(&self, id: i64, fwd: &Forwarded) -> Result<bool, ApiError> {
+        self.0
+            .exists(&format!("/api/patients/{id}/exists"), fwd)
+            .await
     }
 }
 
@@ -78,19 +84,19 @@ impl AppointmentsClient {
         self.0.send_json(Method::POST, &path, Some(body), fwd).await
     }
 
-    /// Whether the calling doctor has (or had) an appointment with the patient; the
-    /// appointment service answers a doctor only about their own appointments.
+    /// Whether the calling doctor has a care relationship with the patient (an `APPROVED` or
+    /// `COMPLETED` appointment together); a doctor is answered only about their own.
     pub async fn caller_has_patient(
         &self,
         patient_id: i64,
         fwd: &Forwarded,
     ) -> Result<bool, ApiError> {
-        let path = format!("/api/appointments?patientId={patient_id}&size=1");
-        let page: Option<Page<Appointment>> = self.0.get(&path, fwd).await?;
-        Ok(page.is_some_and(|page| page.total > 0))
+        let path = format!("/api/appointments/patient-ids?patientId={patient_id}");
+        let ids: Option<Vec<i64>> = self.0.get(&path, fwd).await?;
+        Ok(ids.is_some_and(|ids| ids.contains(&patient_id)))
     }
 
-    /// Ids of the patients the calling doctor has (or had) appointments with.
+    /// Ids of the patients the calling doctor has a care relationship with.
     pub async fn caller_patient_ids(&self, fwd: &Forwarded) -> Result<Vec<i64>, ApiError> {
         let ids = self.0.get("/api/appointments/patient-ids", fwd).await?;
         Ok(ids.unwrap_or_default())

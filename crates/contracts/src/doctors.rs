@@ -154,6 +154,7 @@ pub struct AvailabilityQuery {
     /// Start instant (RFC 3339; without an offset, clinic-local time).
     pub start: String,
     /// Length of the visit; default the doctor's slot length. 5 to 480.
+    #[param(minimum = 5, maximum = 480)]
     pub duration_minutes: Option<u32>,
 }
 
@@ -174,6 +175,11 @@ pub struct Availability {
     pub within_hours: bool,
     /// `[start, end)` overlaps time off.
     pub on_time_off: bool,
+    /// `start` is one of the doctor's slot starts.
+    pub on_grid: bool,
+    /// The visit lengths the doctor offers, in minutes: the slot length and its multiples up
+    /// to the clinic's maximum.
+    pub offered_minutes: Vec<u32>,
     pub auto_approve: bool,
 }
 

@@ -27,6 +27,16 @@ impl MayWrite {
     }
 }
 
+/// The caller may learn whether patient `.0` exists, and nothing more.
+#[derive(Debug, Clone, Copy)]
+pub struct MayCheckExists(i64);
+
+impl MayCheckExists {
+    pub fn patient_id(self) -> i64 {
+        self.0
+    }
+}
+
 /// Which patients a list may show.
 #[derive(Debug, Clone)]
 pub enum ListScope {
@@ -82,6 +92,22 @@ impl Policy {
     pub fn may_book_for(principal: &Principal, patient_id: i64) -> Result<MayRead, ApiError> {
         (principal.is_admin() || principal.is_patient(patient_id))
             .then_some(MayRead(patient_id))
+            .ok_or(ApiError::Forbidden)
+    }
+
+    /// ADMIN and services about anyone (booking asks before it books); a patient about
+    /// themselves only, so nobody enumerates patient ids.
+    pub fn may_check_exists(
+        principal: &Principal,
+        patient_id: i64,
+    ) -> Result<MayCheckExists, ApiError> {
+        let allowed = match principal.role {
+            Role::Admin | Role::Service => true,
+            Role::Patient => principal.is_patient(patient_id),
+            Role::Doctor => false,
+        };
+        allowed
+            .then_some(MayCheckExists(patient_id))
             .ok_or(ApiError::Forbidden)
     }
 

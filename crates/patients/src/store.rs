@@ -13,7 +13,7 @@ use sqlx::any::AnyArguments;
 use sqlx::error::BoxDynError;
 
 use crate::domain::PatientDetails;
-use crate::policy::{ListScope, MayRead, MayWrite};
+use crate::policy::{ListScope, MayCheckExists, MayRead, MayWrite};
 
 const SOURCE: &str = "patients";
 const EMAIL_UNIQUE: [&str; 2] = ["patients_email_unique", "patients.email"];
@@ -122,6 +122,15 @@ impl PatientStore {
         .fetch_optional(self.db.pool())
         .await?;
         Ok(row.map(PatientRow::into_patient))
+    }
+
+    /// Whether the patient exists; reads no personal data.
+    pub async fn exists(&self, access: MayCheckExists) -> platform::Result<bool> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM patients WHERE id = $1")
+            .bind(access.patient_id())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.is_some())
     }
 
     /// A page of the patients in `scope`, optionally those whose name or e-mail contains `q`.

@@ -120,6 +120,10 @@ pub struct ClinicConfig {
     pub timezone: TimeZone,
     /// `CAREBOOK_CANCELLATION_WINDOW_HOURS`: a patient cancelling later is marked late.
     pub cancellation_window: Duration,
+    /// `CAREBOOK_MAX_ACTIVE_PER_PATIENT`: active future appointments one patient may hold.
+    pub max_active_per_patient: u32,
+    /// `CAREBOOK_MAX_VISIT_MINUTES`: the longest visit doctors offer (multiples of their slot).
+    pub max_visit_minutes: u32,
 }
 
 impl ClinicConfig {
@@ -129,9 +133,17 @@ impl ClinicConfig {
             None => TimeZone::UTC,
         };
         let hours: u64 = parse_var("CAREBOOK_CANCELLATION_WINDOW_HOURS")?.unwrap_or(24);
+        let defaults = Self::default();
+        let max_visit_minutes =
+            parse_var("CAREBOOK_MAX_VISIT_MINUTES")?.unwrap_or(defaults.max_visit_minutes);
+        crate::values::VisitMinutes::parse(max_visit_minutes)
+            .map_err(|message| anyhow::anyhow!("CAREBOOK_MAX_VISIT_MINUTES {message}"))?;
         Ok(Self {
             timezone,
             cancellation_window: Duration::from_secs(hours * 3600),
+            max_active_per_patient: parse_var("CAREBOOK_MAX_ACTIVE_PER_PATIENT")?
+                .unwrap_or(defaults.max_active_per_patient),
+            max_visit_minutes,
         })
     }
 }
@@ -141,6 +153,8 @@ impl Default for ClinicConfig {
         Self {
             timezone: TimeZone::UTC,
             cancellation_window: Duration::from_secs(24 * 3600),
+            max_active_per_patient: 5,
+            max_visit_minutes: crate::values::DEFAULT_OFFERED_MAX_MINUTES,
         }
     }
 }
@@ -172,6 +186,9 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_LISTEN",
     "CAREBOOK_TIMEZONE",
     "CAREBOOK_CANCELLATION_WINDOW_HOURS",
+    "CAREBOOK_MAX_ACTIVE_PER_PATIENT",
+    "CAREBOOK_MAX_VISIT_MINUTES",
+    "CAREBOOK_IDEMPOTENCY_TTL_HOURS",
     "CAREBOOK_LOG_FORMAT",
     "CAREBOOK_MAX_BODY_BYTES",
     "CAREBOOK_UPSTREAM_TIMEOUT_SECS",

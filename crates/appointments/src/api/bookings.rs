@@ -9,15 +9,18 @@ use platform::{ApiError, Result};
 
 use crate::AppState;
 use crate::booking::{self, Booked};
-use crate::policy::{self, Intent};
+use crate::policy;
 
 /// Book an appointment (the patient for themselves; ADMIN).
 ///
-/// `409` when the time is outside the doctor's hours, the doctor is unavailable, or the
-/// interval overlaps an active appointment of the doctor or the patient.
+/// `409` when the time is outside the doctor's hours, the doctor is unavailable, the length or
+/// start is not what the doctor offers (slot length and multiples, on the slot grid), the
+/// patient already holds the clinic's limit of active future appointments, or the interval
+/// overlaps an active appointment of the doctor or the patient. ADMIN overrides the clinic's
+/// rules (length, grid, limit); each override is audited.
 #[utoipa::path(post, path = "/api/appointments", tag = "appointments",
     request_body = NewAppointment,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a retried request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a retried request (for 24 hours)")),
     responses((status = 201, body = Appointment), BadRequest, Conflict, Unprocessable))]
 pub async fn create(
     State(state): State<AppState>,
@@ -28,21 +31,27 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<Appointment>)> {
     let patient_id = input.patient_id;
     let result = async {
-        policy::may_book(&ctx.principal, patient_id)?;
+        let may = policy::may_book(&ctx.principal, patient_id)?;
         let key = idempotency_key(&headers)?;
-        // Keys are scoped to the caller: one user's key never replays another user's booking.
-        let key = key.map(|key| format!("{}:{key}", ctx.principal.user_id));
-        booking::book(&state, input, key.as_deref(), &forwarded).await
+        booking::book(&state, may, input, key, (&ctx, &forwarded)).await
     }
     .await;
+    // A booking's audit row committed with it; a replay or a refusal is recorded here.
     let resource = match &result {
-        Ok(Booked::Created(a) | Booked::Replayed(a)) => format!("appointment/{}", a.id),
-        Err(_) => "appointment".to_owned(),
+        Ok(Booked::Created(_)) => None,
+        Ok(Booked::Replayed(a)) => Some(format!("appointment/{}", a.id)),
+        Err(_) => Some("appointment".to_owned()),
     };
-    let booked = state
-        .audit
-        .outcome(&ctx, Some(patient_id), Action::Create, &resource, result)
-        .await?;
+    let booked = match resource {
+        Some(resource) => {
+            let audit = state.store.audit();
+            let patient = Some(patient_id);
+            audit
+                .outcome(&ctx, patient, Action::Create, &resource, result)
+                .await?
+        }
+        None => result?,
+    };
     let (Booked::Created(appointment) | Booked::Replayed(appointment)) = booked;
     tracing::info!(
         appointment_id = appointment.id,
@@ -53,6 +62,9 @@ pub async fn create(
 }
 
 /// Reschedule or modify an active appointment (its patient, its doctor, ADMIN).
+///
+/// A patient's new time or length of an `APPROVED` appointment puts it back to `REQUESTED`
+/// (the doctor is asked again); a doctor's or ADMIN's change keeps `APPROVED`.
 #[utoipa::path(put, path = "/api/appointments/{id}", tag = "appointments",
     params(("id" = i64, Path, description = "Appointment id")),
     request_body = AppointmentChange,
@@ -64,21 +76,16 @@ pub async fn update(
     forwarded: Forwarded,
     Json(input): Json<AppointmentChange>,
 ) -> Result<axum::Json<Appointment>> {
-    let current = state.find(id).await?;
+    let sealed = state.find(id).await?;
+    let patient_id = sealed.patient_id();
     let result = async {
-        policy::check(&ctx.principal, &current, Intent::Change)?;
-        booking::change(&state, current.clone(), input, &forwarded).await
+        let may = policy::may_change(&ctx.principal, sealed)?;
+        booking::change(&state, &may, input, (&ctx, &forwarded)).await
     }
     .await;
+    let resource = format!("appointment/{id}");
     let appointment = state
-        .audit
-        .outcome(
-            &ctx,
-            Some(current.patient_id),
-            Action::Update,
-            &format!("appointment/{id}"),
-            result,
-        )
+        .failure_audited(&ctx, patient_id, Action::Update, &resource, result)
         .await?;
     Ok(axum::Json(appointment))
 }

@@ -1,8 +1,7 @@
 use axum::extract::{Path, Query, State};
-use contracts::appointments::{Appointment, CancelQuery, DecisionBody};
+use contracts::appointments::{Appointment, CancelQuery, DecisionBody, MAX_REASON_CHARS};
 use jiff::Timestamp;
 use platform::audit::{Action, AuditContext};
-use platform::auth::Role;
 use platform::docs::{BadRequest, Conflict, NotFound};
 use platform::extract::Json;
 use platform::values::NonBlank;
@@ -10,7 +9,7 @@ use platform::{ApiError, Result};
 
 use crate::AppState;
 use crate::domain::lifecycle::{Transition, is_late_cancellation};
-use crate::policy::{self, Intent};
+use crate::policy;
 
 /// Cancel an appointment (its patient, its doctor, ADMIN); it stays, `CANCELLED`.
 ///
@@ -26,20 +25,7 @@ pub async fn cancel(
     Query(query): Query<CancelQuery>,
 ) -> Result<axum::Json<Appointment>> {
     let reason = reason(query.reason)?;
-    let current = state.find(id).await?;
-    let late = ctx.principal.role == Role::Patient
-        && is_late_cancellation(
-            Timestamp::now(),
-            current.appointment_date,
-            state.clinic.cancellation_window,
-        );
-    let change = Change {
-        intent: Intent::Change,
-        transition: Transition::Cancel,
-        reason: reason.as_deref(),
-        late: Some(late),
-    };
-    apply(&state, &ctx, &current, change).await
+    apply(&state, &ctx, id, Transition::Cancel, reason.as_deref()).await
 }
 
 /// Approve a requested appointment (its doctor, ADMIN).
@@ -52,7 +38,7 @@ pub async fn approve(
     ctx: AuditContext,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Appointment>> {
-    decide(&state, &ctx, id, Transition::Approve, None).await
+    apply(&state, &ctx, id, Transition::Approve, None).await
 }
 
 /// Reject a requested appointment (its doctor, ADMIN), with an optional reason.
@@ -67,7 +53,7 @@ pub async fn reject(
     Json(body): Json<DecisionBody>,
 ) -> Result<axum::Json<Appointment>> {
     let reason = reason(body.reason)?;
-    decide(&state, &ctx, id, Transition::Reject, reason.as_deref()).await
+    apply(&state, &ctx, id, Transition::Reject, reason.as_deref()).await
 }
 
 /// Mark an approved appointment as completed (its doctor, ADMIN).
@@ -79,7 +65,7 @@ pub async fn complete(
     ctx: AuditContext,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Appointment>> {
-    decide(&state, &ctx, id, Transition::Complete, None).await
+    apply(&state, &ctx, id, Transition::Complete, None).await
 }
 
 /// Mark an approved appointment as a no-show (its doctor, ADMIN).
@@ -91,59 +77,37 @@ pub async fn no_show(
     ctx: AuditContext,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Appointment>> {
-    decide(&state, &ctx, id, Transition::NoShow, None).await
+    apply(&state, &ctx, id, Transition::NoShow, None).await
 }
 
-struct Change<'a> {
-    intent: Intent,
-    transition: Transition,
-    reason: Option<&'a str>,
-    late: Option<bool>,
-}
-
-async fn decide(
+/// Applies `transition` if the policy allows it for this caller; the kind of act (a change or
+/// the doctor's decision) is the transition's own. The success is audited in its transaction.
+async fn apply(
     state: &AppState,
     ctx: &AuditContext,
     id: i64,
     transition: Transition,
     reason: Option<&str>,
 ) -> Result<axum::Json<Appointment>> {
-    let current = state.find(id).await?;
-    let change = Change {
-        intent: Intent::Decide,
-        transition,
-        reason,
-        late: None,
-    };
-    apply(state, ctx, &current, change).await
-}
-
-async fn apply(
-    state: &AppState,
-    ctx: &AuditContext,
-    current: &Appointment,
-    change: Change<'_>,
-) -> Result<axum::Json<Appointment>> {
-    let id = current.id;
+    let sealed = state.find(id).await?;
+    let patient_id = sealed.patient_id();
     let result = async {
-        policy::check(&ctx.principal, current, change.intent)?;
-        state
-            .store
-            .apply(id, change.transition, change.reason, change.late)
-            .await?
-            .ok_or_else(|| crate::not_found(id))
+        let may = policy::may_apply(&ctx.principal, sealed, transition)?;
+        // Only the patient's own cancellation can be late (and carry a fee).
+        let late = (transition == Transition::Cancel).then(|| {
+            may.by_patient()
+                && is_late_cancellation(
+                    Timestamp::now(),
+                    may.appointment().appointment_date,
+                    state.clinic.cancellation_window,
+                )
+        });
+        state.store.apply(&may, reason, late, ctx).await
     }
     .await;
     let resource = format!("appointment/{id}");
     let appointment = state
-        .audit
-        .outcome(
-            ctx,
-            Some(current.patient_id),
-            Action::Update,
-            &resource,
-            result,
-        )
+        .failure_audited(ctx, patient_id, Action::Update, &resource, result)
         .await?;
     tracing::info!(
         appointment_id = id,
@@ -155,7 +119,7 @@ async fn apply(
 
 fn reason(raw: Option<String>) -> Result<Option<String>> {
     raw.filter(|r| !r.trim().is_empty())
-        .map(|r| NonBlank::parse(&r, 500).map(NonBlank::into_string))
+        .map(|r| NonBlank::parse(&r, MAX_REASON_CHARS).map(NonBlank::into_string))
         .transpose()
         .map_err(|message| ApiError::invalid("reason", message))
 }

@@ -10,7 +10,7 @@ use platform::validation::Violations;
 use platform::{ApiError, Result};
 
 use crate::AppState;
-use crate::policy::{self, Intent};
+use crate::policy;
 use crate::store::ListFilter;
 
 /// One appointment.
@@ -22,12 +22,14 @@ pub async fn get(
     ctx: AuditContext,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<Appointment>> {
-    let appointment = state.find(id).await?;
-    let patient_id = appointment.patient_id;
-    let result = policy::check(&ctx.principal, &appointment, Intent::View).map(|()| appointment);
+    let sealed = state.find(id).await?;
+    let patient_id = sealed.patient_id();
+    let result = policy::view(&ctx.principal, sealed);
     let resource = format!("appointment/{id}");
+    // Awaited before answering: the read's audit row is committed before the data leaves.
     let appointment = state
-        .audit
+        .store
+        .audit()
         .outcome(&ctx, Some(patient_id), Action::Read, &resource, result)
         .await?;
     Ok(axum::Json(appointment))
@@ -55,13 +57,14 @@ pub async fn list(
         from,
         to,
     }))?;
-    let filter = policy::scope_list(&ctx.principal, filter)?;
-    let (items, total) = state.store.list(&filter, page).await?;
+    let scoped = policy::scope_list(&ctx.principal, filter)?;
+    let (items, total) = state.store.list(&scoped, page).await?;
     for appointment in &items {
         let resource = format!("appointment/{}", appointment.id);
         let patient = Some(appointment.patient_id);
         state
-            .audit
+            .store
+            .audit()
             .outcome(&ctx, patient, Action::List, &resource, Ok(()))
             .await?;
     }
@@ -93,7 +96,8 @@ pub async fn busy(
     ))
 }
 
-/// Ids of the patients a doctor has (or had) appointments with (the doctor; ADMIN names one).
+/// Ids of the patients a doctor has a care relationship with: an `APPROVED` or `COMPLETED`
+/// appointment together (the doctor; ADMIN names one). `patientId` asks about one patient.
 #[utoipa::path(get, path = "/api/appointments/patient-ids", tag = "appointments",
     params(PatientIdsQuery),
     responses((status = 200, body = Vec<i64>), BadQuery))]
@@ -102,8 +106,10 @@ pub async fn patient_ids(
     principal: Principal,
     Query(query): Query<PatientIdsQuery>,
 ) -> Result<axum::Json<Vec<i64>>> {
-    let doctor_id = policy::doctor_for_patient_ids(&principal, query.doctor_id)?;
-    Ok(axum::Json(
-        state.store.patient_ids_of_doctor(doctor_id).await?,
-    ))
+    let doctor = policy::doctor_for_patient_ids(&principal, query.doctor_id)?;
+    let ids = state
+        .store
+        .patient_ids_of_doctor(doctor, query.patient_id)
+        .await?;
+    Ok(axum::Json(ids))
 }

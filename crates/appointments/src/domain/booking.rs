@@ -3,16 +3,13 @@ use contracts::doctors::Availability;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use platform::validation::Violations;
-use platform::values::NonBlank;
+use platform::values::{NonBlank, VisitMinutes};
 use platform::{ApiError, time::parse_instant};
 
-pub const MIN_MINUTES: u32 = 5;
-pub const MAX_MINUTES: u32 = 480;
-
-/// A booking whose fields are valid; the doctor and patient are not checked yet.
+/// A booking whose fields are valid; the doctor and patient are not checked yet. The patient
+/// is the one the policy allowed the booking for.
 #[derive(Debug, Clone)]
 pub struct BookingRequest {
-    pub patient_id: i64,
     pub doctor_id: i64,
     pub start: Timestamp,
     pub duration_minutes: Option<u32>,
@@ -38,8 +35,7 @@ impl BookingRequest {
             NonBlank::parse(&s, 100).map(NonBlank::into_string)
         });
         let request = match (patient_id, doctor_id, start) {
-            (Some(patient_id), Some(doctor_id), Some(start)) => Some(Self {
-                patient_id,
+            (Some(_), Some(doctor_id), Some(start)) => Some(Self {
                 doctor_id,
                 start,
                 duration_minutes,
@@ -129,14 +125,9 @@ fn future_instant(raw: &str, now: Timestamp, zone: &TimeZone) -> Result<Timestam
     Ok(start)
 }
 
+/// A length of a visit at all (400 otherwise); whether the doctor offers it is a 409 later.
 fn duration(minutes: u32) -> Result<u32, String> {
-    if (MIN_MINUTES..=MAX_MINUTES).contains(&minutes) {
-        Ok(minutes)
-    } else {
-        Err(format!(
-            "must be between {MIN_MINUTES} and {MAX_MINUTES} minutes"
-        ))
-    }
+    VisitMinutes::parse(minutes).map(VisitMinutes::get)
 }
 
 fn description(raw: Option<String>) -> Result<String, String> {
@@ -211,6 +202,8 @@ mod tests {
             available: true,
             within_hours: true,
             on_time_off: false,
+            on_grid: true,
+            offered_minutes: vec![30],
             auto_approve: false,
         };
         assert_eq!(admit(&availability).unwrap(), AppointmentStatus::Requested);

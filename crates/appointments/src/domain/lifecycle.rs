@@ -4,6 +4,15 @@ use contracts::appointments::AppointmentStatus::{self, *};
 use contracts::events::types;
 use jiff::Timestamp;
 
+/// Whose kind of act a transition is; the policy decides who may perform each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// A change by a party of the appointment (its patient, its doctor) or ADMIN.
+    Change,
+    /// The doctor's decision (or ADMIN's).
+    Decide,
+}
+
 /// A status change someone can ask for. Anything else is refused with 409.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
@@ -15,6 +24,15 @@ pub enum Transition {
 }
 
 impl Transition {
+    /// What kind of act this is: cancelling is a change anyone of the appointment may make;
+    /// the rest are the doctor's decisions.
+    pub fn intent(self) -> Intent {
+        match self {
+            Self::Cancel => Intent::Change,
+            Self::Approve | Self::Reject | Self::Complete | Self::NoShow => Intent::Decide,
+        }
+    }
+
     /// The statuses this change may start from.
     pub fn starting_states(self) -> &'static [AppointmentStatus] {
         match self {
@@ -54,6 +72,16 @@ impl Transition {
     }
 }
 
+/// The status of an active appointment after its time or length changed: a patient's change
+/// of an approved visit asks the doctor again; a doctor's or ADMIN's keeps it.
+pub fn status_after_move(current: AppointmentStatus, by_patient: bool) -> AppointmentStatus {
+    if current == Approved && by_patient {
+        Requested
+    } else {
+        current
+    }
+}
+
 /// A cancellation closer to the start than the clinic's window is late (and may carry a fee).
 pub fn is_late_cancellation(now: Timestamp, start: Timestamp, window: Duration) -> bool {
     let notice = start.as_millisecond() - now.as_millisecond();
@@ -89,6 +117,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_cancelling_is_a_change_the_rest_are_decisions() {
+        assert_eq!(Transition::Cancel.intent(), Intent::Change);
+        for decision in [
+            Transition::Approve,
+            Transition::Reject,
+            Transition::Complete,
+            Transition::NoShow,
+        ] {
+            assert_eq!(decision.intent(), Intent::Decide);
+        }
+    }
+
+    #[test]
+    fn a_patients_move_of_an_approved_visit_asks_the_doctor_again() {
+        assert_eq!(status_after_move(Approved, true), Requested);
+        assert_eq!(status_after_move(Approved, false), Approved);
+        assert_eq!(status_after_move(Requested, true), Requested);
     }
 
     #[test]

@@ -2,3 +2,4 @@
 
 pub mod booking;
 pub mod lifecycle;
+pub mod rules;

@@ -3,15 +3,17 @@ use contracts::doctors::Slot;
 use jiff::Timestamp;
 use platform::db::{fetch_page, where_all};
 use platform::page::PageRequest;
-use platform::time::{from_millis, to_millis};
+use platform::time::{to_millis, try_from_millis};
+use platform::values::MAX_VISIT_MINUTES;
 use sqlx::Arguments;
 use sqlx::any::AnyArguments;
 use sqlx::error::BoxDynError;
 
-use super::{AppointmentRow, AppointmentStore};
+use super::{AppointmentRow, AppointmentStore, COLUMNS};
+use crate::policy::{MayListPatientsOf, Scoped, Sealed};
 
-/// Longest visit (8 h): lets overlap queries scan a bounded range of the start index.
-const MAX_DURATION_MS: i64 = 8 * 3600 * 1000;
+/// Longest visit: lets overlap queries scan a bounded range of the start index.
+const MAX_DURATION_MS: i64 = MAX_VISIT_MINUTES as i64 * 60_000;
 
 /// Which appointments a list asks for; every field narrows the result.
 #[derive(Debug, Clone, Default)]
@@ -52,50 +54,53 @@ impl ListFilter {
 }
 
 impl AppointmentStore {
-    pub async fn find(&self, id: i64) -> platform::Result<Option<Appointment>> {
-        let row: Option<AppointmentRow> = sqlx::query_as(
-            "SELECT id, patient_id, doctor_id, start_at, end_at, description, service_type, \
-             status, cancellation_reason, rejection_reason, late_cancellation, created_at, \
-             updated_at FROM appointments WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.db.pool())
-        .await?;
-        Ok(row.map(AppointmentRow::into_appointment))
+    /// The appointment, sealed until the policy says who may see it.
+    pub async fn find(&self, id: i64) -> platform::Result<Option<Sealed>> {
+        let sql = format!("SELECT {COLUMNS} FROM appointments WHERE id = $1");
+        let row: Option<AppointmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(|row| Appointment::try_from(row).map(Sealed::new))
+            .transpose()
     }
 
-    /// A page of appointments in start order, with the total count of the filter.
+    /// A page of the appointments the caller may see, in start order, with the total count.
     pub async fn list(
         &self,
-        filter: &ListFilter,
+        scoped: &Scoped,
         page: PageRequest,
     ) -> platform::Result<(Vec<Appointment>, i64)> {
+        let filter = scoped.filter();
         let (rows, total): (Vec<AppointmentRow>, i64) = fetch_page(
             &self.db,
-            (
-                "appointments",
-                "id, patient_id, doctor_id, start_at, end_at, description, service_type, status, \
-                 cancellation_reason, rejection_reason, late_cancellation, created_at, updated_at",
-                "start_at, id",
-            ),
+            ("appointments", COLUMNS, "start_at, id"),
             &|args| filter.where_clause(args),
             page,
         )
         .await?;
-        Ok((
-            rows.into_iter()
-                .map(AppointmentRow::into_appointment)
-                .collect(),
-            total,
-        ))
+        let items = rows
+            .into_iter()
+            .map(Appointment::try_from)
+            .collect::<platform::Result<_>>()?;
+        Ok((items, total))
     }
 
-    /// Every patient the doctor has an appointment with, in any status.
-    pub async fn patient_ids_of_doctor(&self, doctor_id: i64) -> platform::Result<Vec<i64>> {
+    /// The patients the doctor has a care relationship with (API.md): an appointment together
+    /// that is `APPROVED` or `COMPLETED`. `only` narrows the answer to one patient.
+    pub async fn patient_ids_of_doctor(
+        &self,
+        doctor: MayListPatientsOf,
+        only: Option<i64>,
+    ) -> platform::Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT DISTINCT patient_id FROM appointments WHERE doctor_id = $1 ORDER BY patient_id",
+            "SELECT DISTINCT patient_id FROM appointments \
+             WHERE doctor_id = $1 AND status IN ('APPROVED', 'COMPLETED') \
+               AND ($2 IS NULL OR patient_id = $2) \
+             ORDER BY patient_id",
         )
-        .bind(doctor_id)
+        .bind(doctor.doctor_id())
+        .bind(only)
         .fetch_all(self.db.pool())
         .await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
@@ -120,12 +125,16 @@ impl AppointmentStore {
         .bind(to_millis(from))
         .fetch_all(self.db.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(start, end)| Slot {
-                start: from_millis(start),
-                end: from_millis(end),
+        let instant = |ms| {
+            try_from_millis(ms).map_err(|e| platform::ApiError::Internal(anyhow::Error::msg(e)))
+        };
+        rows.into_iter()
+            .map(|(start, end)| {
+                Ok(Slot {
+                    start: instant(start)?,
+                    end: instant(end)?,
+                })
             })
-            .collect())
+            .collect()
     }
 }

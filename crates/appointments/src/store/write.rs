@@ -2,158 +2,180 @@ use contracts::appointments::{Appointment, AppointmentStatus};
 use contracts::events::{AppointmentChanged, types};
 use jiff::Timestamp;
 use platform::ApiError;
-use platform::db::violated_constraint;
+use platform::audit::{Action, AuditContext};
+use platform::db::{Backend, violated_constraint};
 use platform::outbox;
 use platform::time::to_millis;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::idempotency::NewKey;
-use super::{AppointmentRow, AppointmentStore, SOURCE};
-use crate::domain::lifecycle::Transition;
+use super::{AppointmentRow, AppointmentStore, COLUMNS, SOURCE};
+use crate::domain::rules::{Rule, active_limit_breach, enforce};
+use crate::policy::{MayApply, MayBook, MayChange};
 
 const DOCTOR_OVERLAP: &str = "appointments_doctor_no_overlap";
 const PATIENT_OVERLAP: &str = "appointments_patient_no_overlap";
 
-/// An appointment about to be written, already admitted by the doctor's schedule.
+/// A booking the policy and the doctor's schedule admitted, about to be written.
 #[derive(Debug, Clone)]
-pub struct NewAppointmentRow {
-    pub patient_id: i64,
+pub struct Booking<'a> {
+    pub may: MayBook,
     pub doctor_id: i64,
     pub start: Timestamp,
     pub end: Timestamp,
     pub description: String,
     pub service_type: Option<String>,
     pub status: AppointmentStatus,
+    /// Rules an ADMIN already overrode (length, grid); the active limit is checked here.
+    pub overridden: Vec<Rule>,
+    /// `CAREBOOK_MAX_ACTIVE_PER_PATIENT`.
+    pub max_active: u32,
+    pub key: Option<NewKey<'a>>,
+}
+
+/// A new time, length or description for an appointment the caller may change.
+#[derive(Debug, Clone)]
+pub struct Move<'a> {
+    pub may: &'a MayChange,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub description: &'a str,
+    pub status: AppointmentStatus,
+    pub overridden: Vec<Rule>,
 }
 
 impl AppointmentStore {
-    /// Inserts the appointment unless it overlaps an active one of the same doctor or patient
-    /// (409). Its event, and its idempotency key if any, commit in the same transaction.
+    /// Inserts the appointment unless the patient already holds their limit of active future
+    /// appointments (409 unless overridden) or it overlaps an active one of the same doctor or
+    /// patient (409). Its event, audit rows and idempotency key commit in the same transaction.
     pub async fn insert_if_free(
         &self,
-        new: &NewAppointmentRow,
-        key: Option<NewKey<'_>>,
+        booking: Booking<'_>,
+        ctx: &AuditContext,
     ) -> platform::Result<Appointment> {
-        let now = to_millis(Timestamp::now());
+        let patient_id = booking.may.patient_id();
+        let now = Timestamp::now();
         let mut tx = self.db.begin().await?;
-        let row: AppointmentRow = sqlx::query_as(
+        // Counting and inserting must not interleave with the patient's other bookings:
+        // PostgreSQL serialises them per patient here; SQLite has one writer (BEGIN IMMEDIATE).
+        if self.db.backend() == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+                .bind(patient_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let active = count_active_future(&mut tx, patient_id, now).await?;
+        let mut overridden = booking.overridden.clone();
+        let limit = active_limit_breach(active, booking.max_active);
+        overridden.extend(enforce(
+            limit.into_iter().collect(),
+            booking.may.overrides_rules(),
+        )?);
+
+        let sql = format!(
             "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, description, \
              service_type, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             RETURNING id, patient_id, doctor_id, start_at, end_at, description, service_type, \
-             status, cancellation_reason, rejection_reason, late_cancellation, created_at, \
-             updated_at",
-        )
-        .bind(new.patient_id)
-        .bind(new.doctor_id)
-        .bind(to_millis(new.start))
-        .bind(to_millis(new.end))
-        .bind(&new.description)
-        .bind(new.service_type.as_deref())
-        .bind(new.status.as_str())
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(overlap_conflict)?;
-        let appointment = row.into_appointment();
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+        );
+        let row: AppointmentRow = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(patient_id)
+            .bind(booking.doctor_id)
+            .bind(to_millis(booking.start))
+            .bind(to_millis(booking.end))
+            .bind(&booking.description)
+            .bind(booking.service_type.as_deref())
+            .bind(booking.status.as_str())
+            .bind(to_millis(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(overlap_conflict)?;
+        let appointment = Appointment::try_from(row)?;
         let event_type = match appointment.status {
             AppointmentStatus::Approved => types::APPOINTMENT_APPROVED,
             _ => types::APPOINTMENT_REQUESTED,
         };
         record(&mut tx, event_type, AppointmentChanged::of(&appointment)).await?;
-        if let Some(key) = key {
-            key.insert(&mut tx, &appointment).await?;
+        if let Some(key) = booking.key {
+            key.insert(
+                &mut tx,
+                booking.may,
+                &appointment,
+                (now, self.idempotency_ttl),
+            )
+            .await?;
         }
+        self.audit_change(&mut tx, ctx, &appointment, Action::Create, &overridden)
+            .await?;
         tx.commit().await?;
         Ok(appointment)
     }
 
-    /// Applies `transition` if the appointment is in one of its starting states.
-    /// `Ok(None)`: no such appointment; a state that does not allow it is a 409.
+    /// Applies the transition the caller may apply, if the appointment is (still) in one of
+    /// its starting states; any other state is a 409.
     pub async fn apply(
         &self,
-        id: i64,
-        transition: Transition,
+        may: &MayApply,
         reason: Option<&str>,
         late_cancellation: Option<bool>,
-    ) -> platform::Result<Option<Appointment>> {
-        let from = transition.starting_states();
+        ctx: &AuditContext,
+    ) -> platform::Result<Appointment> {
+        let transition = may.transition();
+        let id = may.appointment().id;
         let mut tx = self.db.begin().await?;
-        // The starting states are in the WHERE clause, so two racing changes cannot both win.
-        // `updated_at` is the version of the appointment's events: it grows strictly even when
-        // the clock stands still or steps back.
-        let row: Option<AppointmentRow> = sqlx::query_as(
-            "UPDATE appointments SET status = $1, \
-               cancellation_reason = CASE WHEN $1 = 'CANCELLED' THEN $2 ELSE cancellation_reason END, \
-               rejection_reason = CASE WHEN $1 = 'REJECTED' THEN $2 ELSE rejection_reason END, \
-               late_cancellation = $3, \
-               updated_at = CASE WHEN updated_at < $4 THEN $4 ELSE updated_at + 1 END \
-             WHERE id = $5 AND (status = $6 OR status = $7) \
-             RETURNING id, patient_id, doctor_id, start_at, end_at, description, service_type, \
-             status, cancellation_reason, rejection_reason, late_cancellation, created_at, \
-             updated_at",
-        )
-        .bind(transition.target().as_str())
-        .bind(reason)
-        .bind(late_cancellation.map(i64::from))
-        .bind(to_millis(Timestamp::now()))
-        .bind(id)
-        .bind(from[0].as_str())
-        .bind(from[from.len() - 1].as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(overlap_conflict)?;
-        let Some(row) = row else {
-            drop(tx);
-            return match self.find(id).await? {
-                Some(current) => Err(ApiError::Conflict(transition.refusal(current.status))),
-                None => Ok(None),
-            };
+        let change = StatusChange {
+            from: transition.starting_states(),
+            to: transition.target(),
+            reason,
+            late_cancellation,
         };
-        let appointment = row.into_appointment();
-        record(
-            &mut tx,
-            transition.event_type(),
-            AppointmentChanged::of(&appointment),
-        )
-        .await?;
+        let Some(row) = set_status(&mut tx, id, &change).await? else {
+            drop(tx);
+            let current = self.find(id).await?.ok_or_else(|| crate::not_found(id))?;
+            let status = crate::policy::view(&ctx.principal, current)?.status;
+            return Err(ApiError::Conflict(transition.refusal(status)));
+        };
+        let appointment = Appointment::try_from(row)?;
+        let changed = AppointmentChanged::of(&appointment);
+        record(&mut tx, transition.event_type(), changed).await?;
+        self.audit_change(&mut tx, ctx, &appointment, Action::Update, &[])
+            .await?;
         tx.commit().await?;
-        Ok(Some(appointment))
+        Ok(appointment)
     }
 
-    /// Moves or edits an active appointment, unless it changed since `current` was read (409)
-    /// or the new time overlaps another active appointment (409).
+    /// Moves or edits an appointment, unless it changed since it was read (409) or the new
+    /// time overlaps another active appointment (409).
     pub async fn reschedule(
         &self,
-        current: &Appointment,
-        start: Timestamp,
-        end: Timestamp,
-        description: &str,
+        change: Move<'_>,
+        ctx: &AuditContext,
     ) -> platform::Result<Appointment> {
+        let current = change.may.appointment();
         let mut tx = self.db.begin().await?;
-        let row: Option<AppointmentRow> = sqlx::query_as(
-            "UPDATE appointments SET start_at = $1, end_at = $2, description = $3, updated_at = $4 \
-             WHERE id = $5 AND updated_at = $6 AND status IN ('REQUESTED', 'APPROVED') \
-             RETURNING id, patient_id, doctor_id, start_at, end_at, description, service_type, \
-             status, cancellation_reason, rejection_reason, late_cancellation, created_at, \
-             updated_at",
-        )
-        .bind(to_millis(start))
-        .bind(to_millis(end))
-        .bind(description)
-        // Strictly increasing: `updated_at` versions the appointment's events.
-        .bind(to_millis(Timestamp::now()).max(to_millis(current.updated_at) + 1))
-        .bind(current.id)
-        .bind(to_millis(current.updated_at))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(overlap_conflict)?;
+        let sql = format!(
+            "UPDATE appointments SET start_at = $1, end_at = $2, description = $3, \
+             updated_at = $4, status = $5 \
+             WHERE id = $6 AND updated_at = $7 AND status IN ('REQUESTED', 'APPROVED') \
+             RETURNING {COLUMNS}"
+        );
+        let row: Option<AppointmentRow> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(to_millis(change.start))
+            .bind(to_millis(change.end))
+            .bind(change.description)
+            // Strictly increasing: `updated_at` versions the appointment's events.
+            .bind(to_millis(Timestamp::now()).max(to_millis(current.updated_at) + 1))
+            .bind(change.status.as_str())
+            .bind(current.id)
+            .bind(to_millis(current.updated_at))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(overlap_conflict)?;
         let Some(row) = row else {
             return Err(ApiError::Conflict(
                 "The appointment changed meanwhile; read it again and retry.".to_owned(),
             ));
         };
-        let appointment = row.into_appointment();
+        let appointment = Appointment::try_from(row)?;
         if appointment.appointment_date != current.appointment_date
             || appointment.end_date != current.end_date
         {
@@ -161,9 +183,105 @@ impl AppointmentStore {
             changed.previous_start = Some(current.appointment_date);
             record(&mut tx, types::APPOINTMENT_RESCHEDULED, changed).await?;
         }
+        if appointment.status != current.status {
+            // Back to REQUESTED: the doctor is asked to approve the new time.
+            let changed = AppointmentChanged::of(&appointment);
+            record(&mut tx, types::APPOINTMENT_REQUESTED, changed).await?;
+        }
+        self.audit_change(
+            &mut tx,
+            ctx,
+            &appointment,
+            Action::Update,
+            &change.overridden,
+        )
+        .await?;
         tx.commit().await?;
         Ok(appointment)
     }
+
+    /// The change's audit row, and one per booking rule an ADMIN overrode, naming the rule.
+    async fn audit_change(
+        &self,
+        conn: &mut AnyConnection,
+        ctx: &AuditContext,
+        appointment: &Appointment,
+        action: Action,
+        overridden: &[Rule],
+    ) -> platform::Result<()> {
+        let resource = format!("appointment/{}", appointment.id);
+        let patient = Some(appointment.patient_id);
+        self.audit
+            .record_in(conn, ctx, patient, action, &resource)
+            .await?;
+        for rule in overridden {
+            let resource = format!("{resource}/override/{}", rule.name());
+            self.audit
+                .record_in(conn, ctx, patient, action, &resource)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A status change bound to every state it may start from.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StatusChange<'a> {
+    pub from: &'a [AppointmentStatus],
+    pub to: AppointmentStatus,
+    pub reason: Option<&'a str>,
+    pub late_cancellation: Option<bool>,
+}
+
+/// Sets the status of appointment `id` if it is in one of `change.from`; `None` otherwise.
+/// The starting states are in the WHERE clause, so two racing changes cannot both win.
+pub(super) async fn set_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    change: &StatusChange<'_>,
+) -> platform::Result<Option<AppointmentRow>> {
+    let from: Vec<String> = (0..change.from.len())
+        .map(|i| format!("${}", i + 6))
+        .collect();
+    // `updated_at` is the version of the appointment's events: it grows strictly even when
+    // the clock stands still or steps back.
+    let sql = format!(
+        "UPDATE appointments SET status = $1, \
+           cancellation_reason = CASE WHEN $1 = 'CANCELLED' THEN $2 ELSE cancellation_reason END, \
+           rejection_reason = CASE WHEN $1 = 'REJECTED' THEN $2 ELSE rejection_reason END, \
+           late_cancellation = $3, \
+           updated_at = CASE WHEN updated_at < $4 THEN $4 ELSE updated_at + 1 END \
+         WHERE id = $5 AND status IN ({}) \
+         RETURNING {COLUMNS}",
+        from.join(", ")
+    );
+    let mut query = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(change.to.as_str())
+        .bind(change.reason)
+        .bind(change.late_cancellation.map(i64::from))
+        .bind(to_millis(Timestamp::now()))
+        .bind(id);
+    for status in change.from {
+        query = query.bind(status.as_str());
+    }
+    query.fetch_optional(conn).await.map_err(overlap_conflict)
+}
+
+/// The patient's requested or approved appointments that have not started yet.
+async fn count_active_future(
+    conn: &mut AnyConnection,
+    patient_id: i64,
+    now: Timestamp,
+) -> platform::Result<i64> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM appointments \
+         WHERE patient_id = $1 AND status IN ('REQUESTED', 'APPROVED') AND start_at > $2",
+    )
+    .bind(patient_id)
+    .bind(to_millis(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(count)
 }
 
 async fn record(

@@ -79,13 +79,8 @@ async fn enforces_the_status_lifecycle(app: &TestApp) {
         .expect(409);
 
     let second = app
-        .book(patient, doctor, &monday_at("10:00"))
-        .await
-        .expect(201)
-        .id();
-    app.post(&format!("/api/appointments/{second}/approve"), &json!({}))
-        .await
-        .expect(200);
+        .book_approved(patient, doctor, &monday_at("10:00"))
+        .await;
     let done = app
         .post(&format!("/api/appointments/{second}/complete"), &json!({}))
         .await
@@ -96,13 +91,8 @@ async fn enforces_the_status_lifecycle(app: &TestApp) {
         .expect(409);
 
     let third = app
-        .book(patient, doctor, &monday_at("11:00"))
-        .await
-        .expect(201)
-        .id();
-    app.post(&format!("/api/appointments/{third}/approve"), &json!({}))
-        .await
-        .expect(200);
+        .book_approved(patient, doctor, &monday_at("11:00"))
+        .await;
     let absent = app
         .post(&format!("/api/appointments/{third}/no-show"), &json!({}))
         .await

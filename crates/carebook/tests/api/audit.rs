@@ -37,6 +37,13 @@ async fn patient_data_accesses_are_audited_without_personal_data(app: &TestApp) 
         .await
         .expect(201)
         .id();
+    // Approved, the appointment is a care relationship: the doctor may read the patient.
+    app.post(
+        &format!("/api/appointments/{appointment}/approve"),
+        &json!({}),
+    )
+    .await
+    .expect(200);
     let profile = format!("/api/patients/{patient_id}");
     app.call(Some(&patient.token), Method::GET, &profile, None)
         .await

@@ -55,6 +55,8 @@ pub struct Setup {
     pub notifications: Option<NotificationsHook>,
     /// Services the test runs itself (e.g. as processes) at these URLs.
     pub external: HashMap<Service, Vec<String>>,
+    /// The clinic's settings (time zone, booking limits).
+    pub clinic: ClinicConfig,
 }
 
 impl Setup {
@@ -64,6 +66,7 @@ impl Setup {
             amqp_url: None,
             notifications: None,
             external: HashMap::new(),
+            clinic: ClinicConfig::default(),
         }
     }
 
@@ -197,7 +200,7 @@ impl TestApp {
         let config = SystemConfig {
             data_dir: data_dir.path().to_owned(),
             database_urls: database_urls.clone(),
-            clinic: ClinicConfig::default(),
+            clinic: setup.clinic,
             admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
             service_secret: service_secret.clone(),
             amqp_url: setup.amqp_url,
@@ -355,6 +358,19 @@ impl TestApp {
                     "appointmentDate": start, "description": "check-up"}),
         )
         .await
+    }
+
+    /// Books as the admin and approves; the appointment's id.
+    pub async fn book_approved(&self, patient_id: i64, doctor_id: i64, start: &str) -> i64 {
+        let id = self
+            .book(patient_id, doctor_id, start)
+            .await
+            .expect(201)
+            .id();
+        self.post(&format!("/api/appointments/{id}/approve"), &json!({}))
+            .await
+            .expect(200);
+        id
     }
 
     /// Event types in a service's outbox, oldest first.

@@ -7,6 +7,7 @@ mod helpers;
 mod appointments;
 mod audit;
 mod authorization;
+mod booking_rules;
 mod concurrency;
 mod doctors;
 mod events;

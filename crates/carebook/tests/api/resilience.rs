@@ -30,6 +30,7 @@ async fn booking_with_its_dependencies_down_is_a_503_problem() {
         identity_urls: vec![system.urls[&Service::Identity].clone()],
         clinic: ClinicConfig::default(),
         call_timeout: Duration::from_secs(1),
+        idempotency_ttl: Duration::from_secs(24 * 3600),
     };
     let bus = EventBus::new(None, contracts::events::TOPOLOGY);
     let app = appointments::app(config, &bus, &CancellationToken::new())

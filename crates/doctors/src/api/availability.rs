@@ -29,5 +29,11 @@ pub async fn get(
     let interval = visit.interval(doctor.slot_minutes);
     let calendar = state.calendar_of(&doctor).await?;
     let time_off = state.store.time_off_during(id, interval).await?;
-    Ok(axum::Json(assess(&doctor, &calendar, interval, &time_off)))
+    Ok(axum::Json(assess(
+        &doctor,
+        &calendar,
+        interval,
+        &time_off,
+        state.clinic.max_visit_minutes,
+    )))
 }

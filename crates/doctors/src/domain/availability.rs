@@ -5,11 +5,9 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use platform::time::parse_instant;
 use platform::validation::Violations;
+use platform::values::{VisitMinutes, offered_lengths};
 
 use crate::domain::slots::{WorkingCalendar, overlaps};
-
-const MIN_DURATION: u32 = 5;
-const MAX_DURATION: u32 = 480;
 
 /// A validated availability question: a start instant and, optionally, a visit length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,18 +17,12 @@ pub struct VisitRequest {
 }
 
 impl VisitRequest {
-    /// Reads `start` (offset-less in `clinic`'s zone) and a duration of 5 to 480 minutes.
+    /// Reads `start` (offset-less in `clinic`'s zone) and a duration that is a visit length.
     pub fn parse(query: &AvailabilityQuery, clinic: &TimeZone) -> platform::Result<Self> {
         let mut v = Violations::default();
         let start = v.check("start", parse_instant(&query.start, clinic));
         let duration_minutes = v.check_optional("durationMinutes", query.duration_minutes, |m| {
-            if (MIN_DURATION..=MAX_DURATION).contains(&m) {
-                Ok(m)
-            } else {
-                Err(format!(
-                    "must be between {MIN_DURATION} and {MAX_DURATION} minutes"
-                ))
-            }
+            VisitMinutes::parse(m).map(VisitMinutes::get)
         });
         v.finish(start.map(|start| Self {
             start,
@@ -49,12 +41,14 @@ impl VisitRequest {
     }
 }
 
-/// The answer for `doctor` and `interval`, given the doctor's calendar and time off.
+/// The answer for `doctor` and `interval`, given the doctor's calendar, time off, and the
+/// clinic's longest visit.
 pub fn assess(
     doctor: &Doctor,
     calendar: &WorkingCalendar,
     interval: Slot,
     time_off: &[Slot],
+    max_visit_minutes: u32,
 ) -> Availability {
     Availability {
         doctor_id: doctor.id,
@@ -64,6 +58,8 @@ pub fn assess(
         available: doctor.available,
         within_hours: calendar.within_hours(interval),
         on_time_off: time_off.iter().any(|off| overlaps(interval, *off)),
+        on_grid: calendar.on_grid(interval.start),
+        offered_minutes: offered_lengths(doctor.slot_minutes, max_visit_minutes),
         auto_approve: doctor.auto_approve,
     }
 }
@@ -110,10 +106,11 @@ mod tests {
             start: "2026-03-09T13:10:00Z".parse().unwrap(),
             end: "2026-03-09T14:00:00Z".parse().unwrap(),
         }];
-        let answer = assess(&doctor(), &ny_calendar(), interval, &off);
+        let answer = assess(&doctor(), &ny_calendar(), interval, &off, 120);
         assert!(answer.within_hours && answer.on_time_off && answer.available);
-        assert!(answer.auto_approve);
+        assert!(answer.auto_approve && answer.on_grid);
         assert_eq!((answer.doctor_id, answer.slot_minutes), (7, 20));
+        assert_eq!(answer.offered_minutes, [20, 40, 60, 80, 100, 120]);
     }
 
     #[test]
@@ -121,15 +118,29 @@ mod tests {
         // 09:00 in UTC is 05:00 in New York (EDT on 2026-03-09 Monday, after the change).
         let visit =
             VisitRequest::parse(&query("2026-03-09T09:00:00", Some(60)), &TimeZone::UTC).unwrap();
-        let answer = assess(&doctor(), &ny_calendar(), visit.interval(20), &[]);
+        let answer = assess(&doctor(), &ny_calendar(), visit.interval(20), &[], 120);
         assert!(!answer.within_hours && !answer.on_time_off);
         assert_eq!(answer.end.to_string(), "2026-03-09T10:00:00Z");
     }
 
     #[test]
+    fn starts_between_slots_are_off_the_grid() {
+        // 09:20 in New York is a slot start of a 20-minute grid from 09:00; 09:07 is not.
+        for (start, on_grid) in [
+            ("2026-03-09T13:20:00Z", true),
+            ("2026-03-09T13:07:00Z", false),
+        ] {
+            let visit = VisitRequest::parse(&query(start, None), &TimeZone::UTC).unwrap();
+            let answer = assess(&doctor(), &ny_calendar(), visit.interval(20), &[], 120);
+            assert_eq!(answer.on_grid, on_grid, "{start}");
+            assert!(answer.within_hours);
+        }
+    }
+
+    #[test]
     fn refuses_bad_starts_and_durations_together() {
         let Err(platform::ApiError::Invalid(errors)) =
-            VisitRequest::parse(&query("next week", Some(481)), &TimeZone::UTC)
+            VisitRequest::parse(&query("next week", Some(0)), &TimeZone::UTC)
         else {
             panic!("expected a validation error");
         };

@@ -1,6 +1,6 @@
 //! A doctor's answer to an appointment request, checked before it is passed on.
 
-use contracts::appointments::DecisionBody;
+use contracts::appointments::{DecisionBody, MAX_REASON_CHARS};
 use contracts::doctors::DecisionRequest;
 use platform::validation::Violations;
 use platform::values::NonBlank;
@@ -52,9 +52,9 @@ impl Decision {
         }
         let reason = match verdict {
             Verdict::Approve => None,
-            Verdict::Reject => {
-                v.check_optional("reason", request.reason, |r| NonBlank::parse(&r, 1000))
-            }
+            Verdict::Reject => v.check_optional("reason", request.reason, |r| {
+                NonBlank::parse(&r, MAX_REASON_CHARS)
+            }),
         };
         let decision = Self {
             appointment_id: request.appointment_id,
@@ -117,6 +117,17 @@ mod tests {
         assert_eq!(decision.verdict.verb(), "reject");
         let approval = Decision::parse(request(None, Some("ok")), Verdict::Approve).unwrap();
         assert_eq!(approval.body.reason, None);
+    }
+
+    #[test]
+    fn a_reason_the_appointment_service_would_refuse_is_refused_here() {
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        assert_eq!(
+            fields(Decision::parse(request(None, Some(&long)), Verdict::Reject)),
+            ["reason"]
+        );
+        let longest = "x".repeat(MAX_REASON_CHARS);
+        assert!(Decision::parse(request(None, Some(&longest)), Verdict::Reject).is_ok());
     }
 
     #[test]

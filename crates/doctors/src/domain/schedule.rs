@@ -8,7 +8,7 @@ use platform::validation::Violations;
 
 pub const DEFAULT_SLOT_MINUTES: u32 = 30;
 pub const MAX_BLOCKS: usize = 50;
-const MIN_SLOT_MINUTES: u32 = 5;
+const MIN_SLOT_MINUTES: u32 = platform::values::MIN_VISIT_MINUTES;
 const MAX_SLOT_MINUTES: u32 = 240;
 const END_OF_DAY: u16 = 24 * 60;
 

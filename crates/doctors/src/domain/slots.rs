@@ -59,6 +59,15 @@ impl WorkingCalendar {
             .any(|block| block.start <= interval.start && interval.end <= block.end)
     }
 
+    /// Whether `start` is the start of one of the slots of its local date: bookings begin on
+    /// the grid the doctor's slots make, so no slot is left half used.
+    pub fn on_grid(&self, start: Timestamp) -> bool {
+        let date = start.to_zoned(self.zone.clone()).date();
+        self.slots(date, date)
+            .iter()
+            .any(|slot| slot.start == start)
+    }
+
     /// Steps through the block in civil time, keeping the slots that exist, end inside the
     /// block, and do not overlap the previous slot (which a skipped hour can cause when the
     /// slot length does not divide it).

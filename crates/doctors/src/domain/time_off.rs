@@ -63,8 +63,11 @@ mod tests {
     #[test]
     fn offset_less_instants_are_clinic_local() {
         let berlin = TimeZone::get("Europe/Berlin").unwrap();
-        let off = TimeOffPeriod::parse(input("2026-07-01T00:00", "2026-07-02T00:00:00Z"), &berlin)
-            .unwrap();
+        let off = TimeOffPeriod::parse(
+            input("2026-07-01T00:00:00", "2026-07-02T00:00:00Z"),
+            &berlin,
+        )
+        .unwrap();
         assert_eq!(off.period.start.to_string(), "2026-06-30T22:00:00Z");
         assert_eq!(off.period.end.to_string(), "2026-07-02T00:00:00Z");
     }

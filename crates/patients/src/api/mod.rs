@@ -1,6 +1,7 @@
 //! Routes of the patient service; each resource's handlers live in their own file.
 
 mod appointments;
+mod exists;
 mod patients;
 
 use platform::{FieldError, Problem};
@@ -22,4 +23,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(patients::create, patients::list))
         .routes(routes!(patients::get, patients::update))
         .routes(routes!(appointments::request))
+        .routes(routes!(exists::exists))
 }

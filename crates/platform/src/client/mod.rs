@@ -59,6 +59,30 @@ impl ServiceClient {
         path: &str,
         forwarded: &Forwarded,
     ) -> Result<Option<T>, ApiError> {
+        let response = self.get_retried(path, forwarded).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        read_json(response).await.map(Some)
+    }
+
+    /// Asks whether a resource exists: a success (e.g. 204) is `true`, 404 `false`, any other
+    /// answer the callee's problem. Retried when safe, like [`Self::get`].
+    pub async fn exists(&self, path: &str, forwarded: &Forwarded) -> Result<bool, ApiError> {
+        let response = self.get_retried(path, forwarded).await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(false),
+            status if status.is_success() => Ok(true),
+            _ => read_json::<()>(response).await.map(|()| false),
+        }
+    }
+
+    /// A GET, retried with backoff while the failure is transient.
+    async fn get_retried(
+        &self,
+        path: &str,
+        forwarded: &Forwarded,
+    ) -> Result<reqwest::Response, ApiError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -67,8 +91,7 @@ impl ServiceClient {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(failure) => return Err(self.failure_to_error(failure)),
-                Ok(response) if response.status() == StatusCode::NOT_FOUND => return Ok(None),
-                Ok(response) => return read_json(response).await.map(Some),
+                Ok(response) => return Ok(response),
             }
         }
     }
