@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -25,7 +25,7 @@ use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::events::EventBus;
-use crate::{security, telemetry};
+use crate::{request_id, security, telemetry};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -77,7 +77,6 @@ pub fn service_app(
 ) -> Router {
     // Install the recorder before the first request is counted, not at the first scrape.
     telemetry::prometheus();
-    let request_id = REQUEST_ID;
     api.route("/health/live", get(live))
         .route("/health/ready", get(ready).with_state(readiness))
         .route("/metrics", get(metrics))
@@ -97,7 +96,8 @@ pub fn service_app(
                     header::AUTHORIZATION,
                     header::COOKIE,
                 ]))
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                // Drops a client's unacceptable id before anything records it.
+                .layer(middleware::from_fn(request_id::assign))
                 .layer(TraceLayer::new_for_http().make_span_with(move |req: &Request| {
                     let id = req
                         .headers()
@@ -107,7 +107,7 @@ pub fn service_app(
                     // The path only: query strings may carry search terms (names).
                     tracing::info_span!("request", service, method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
-                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
                 }))
