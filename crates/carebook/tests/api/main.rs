@@ -5,6 +5,7 @@
 mod helpers;
 
 mod appointments;
+mod at_rest;
 mod audit;
 mod authorization;
 mod concurrency;
@@ -13,6 +14,8 @@ mod events;
 mod fixtures;
 mod gateway;
 mod patients;
+mod request_ids;
 mod resilience;
 mod schema;
+mod service_tokens;
 mod tokens;
