@@ -22,5 +22,6 @@ pub mod testing;
 pub mod time;
 pub mod validation;
 pub mod values;
+pub mod wire;
 
 pub use error::{ApiError, FieldError, Problem, Result};

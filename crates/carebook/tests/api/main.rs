@@ -14,6 +14,7 @@ mod events;
 mod fixtures;
 mod gateway;
 mod patients;
+mod protocol;
 mod request_ids;
 mod resilience;
 mod schema;
