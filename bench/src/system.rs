@@ -81,6 +81,11 @@ impl System {
                 "CAREBOOK_SERVICE_SECRET".to_owned(),
                 carebook::system::random_secret(),
             ),
+            // `serve identity` seals its signing keys under this and refuses to start without.
+            (
+                "CAREBOOK_MASTER_KEY".to_owned(),
+                identity::MasterKey::generate().to_base64(),
+            ),
             // The limits stay on (their cost is part of the figures) but out of reach.
             (
                 "CAREBOOK_RATE_LIMIT_PER_MINUTE".to_owned(),

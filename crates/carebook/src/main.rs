@@ -48,6 +48,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Databases and keys are for this user's eyes only, whoever creates them.
+    platform::files::restrict_umask();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Up {
         no_demo_data: false,
@@ -66,7 +68,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { service } => serve(&service, cli.data_dir).await,
         Command::Migrate => system::migrate(cli.data_dir).await,
         Command::RotateSigningKey => {
-            let config = identity::Config::from_env(&cli.data_dir)?;
+            let mut config = identity::Config::from_env(&cli.data_dir)?;
+            if config.master_key.is_none() {
+                config.master_key = identity::MasterKey::load(&cli.data_dir)?;
+            }
             let kid = identity::rotate_signing_key(&config).await?;
             println!("new signing key {kid}: published now, signing within a minute");
             Ok(())

@@ -71,6 +71,13 @@ impl SystemConfig {
             (Some(email), Some(password)) => Some((email, password)),
             _ => None,
         };
+        let service_secret = match platform::config::var("CAREBOOK_SERVICE_SECRET") {
+            Some(secret) => {
+                platform::auth::check_service_secret(&secret)?;
+                secret
+            }
+            None => random_secret(),
+        };
         Ok(Self {
             data_dir,
             database_urls,
@@ -80,8 +87,7 @@ impl SystemConfig {
             amqp_url: platform::config::var("CAREBOOK_AMQP_URL"),
             external: HashMap::new(),
             notifications_hook: None,
-            service_secret: platform::config::var("CAREBOOK_SERVICE_SECRET")
-                .unwrap_or_else(random_secret),
+            service_secret,
             start_gate: StartGate::open(),
         })
     }
@@ -145,8 +151,7 @@ impl RunningSystem {
 /// Binds every listener first (so each service knows where the others really are), then
 /// builds and serves each service that does not run elsewhere.
 pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    platform::files::private_dir(&config.data_dir)?;
     let mut listeners = HashMap::new();
     let mut addresses = HashMap::new();
     for service in ALL.into_iter().filter(|s| !config.external.contains_key(s)) {
@@ -218,6 +223,10 @@ async fn app(
             c.identity_urls = urls(Service::Identity);
             c.bootstrap_admin = config.admin.clone();
             c.service_secret = secret;
+            // The embedded mode keeps its key-encryption key beside, not in, the database.
+            if c.master_key.is_none() {
+                c.master_key = Some(identity::MasterKey::load_or_create(dir)?);
+            }
             identity::app(c).await
         }
         Service::Patients => {
@@ -307,7 +316,7 @@ pub async fn serve_one(
 
 /// Brings every service's database schema up to date, for `carebook migrate`.
 pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&data_dir)?;
+    platform::files::private_dir(&data_dir)?;
     for (service, migrations) in [
         (Service::Patients, &patients::MIGRATIONS),
         (Service::Doctors, &doctors::MIGRATIONS),

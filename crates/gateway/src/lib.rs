@@ -45,6 +45,10 @@ const ROUTES: [(&str, Service); 7] = [
     ("/.well-known/jwks.json", Service::Identity),
 ];
 
+/// Inside identity's prefix but never routed from outside: service tokens (the most privileged
+/// there are) are for services, which ask an identity instance directly.
+const NOT_ROUTED: &str = "/api/auth/service-token";
+
 /// The gateway's whole application, with health, metrics, request ids, problem+json, security
 /// headers, rate limits and (when configured) CORS. Needs no runtime to build: a Redis
 /// connection is made at the first request.
@@ -71,7 +75,12 @@ pub fn router(config: GatewayConfig) -> Router {
             api.merge(proxy::routes(prefix, backend))
         },
     );
-    let api = api.merge(audit::routes(trails));
+    let api = api.merge(audit::routes(trails)).route(
+        NOT_ROUTED,
+        axum::routing::any(|| async {
+            platform::ApiError::NotFound("No such resource.".to_owned())
+        }),
+    );
     let limiter = Arc::new(match config.redis {
         Some(redis) => RateLimiter::shared(config.rate_limits, redis),
         None => RateLimiter::in_memory(config.rate_limits),
@@ -168,7 +177,12 @@ mod tests {
 
     #[tokio::test]
     async fn leaves_other_paths_to_the_not_found_fallback() {
-        for path in ["/api", "/patients/1", "/.well-known/other"] {
+        for path in [
+            "/api",
+            "/patients/1",
+            "/.well-known/other",
+            "/api/auth/service-token",
+        ] {
             let (status, problem) = answer(path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert_eq!(problem.instance.as_deref(), Some(path), "{path}");

@@ -16,6 +16,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use platform::wire::Guarded;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -81,7 +82,7 @@ impl std::fmt::Debug for TlsConfig {
 
 /// Serves `app` over TLS until `shutdown` completes, then stops accepting and lets the open
 /// connections finish their requests in flight. Handlers see the peer as
-/// `ConnectInfo<SocketAddr>`, as with `platform::server::serve`.
+/// `ConnectInfo<SocketAddr>`, and connections are guarded, as with `platform::server::serve`.
 pub async fn serve_tls(
     listener: TcpListener,
     app: Router,
@@ -158,9 +159,10 @@ impl Connection {
                     .or_insert(HSTS);
                 response
             });
-        let connection = self
-            .http
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app));
+        let connection = self.http.serve_connection_with_upgrades(
+            TokioIo::new(Guarded::new(stream)),
+            TowerToHyperService::new(app),
+        );
         if let Err(error) = watcher.watch(connection.into_owned()).await {
             tracing::debug!(error = %error, "connection ended with an error");
         }

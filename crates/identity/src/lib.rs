@@ -13,6 +13,7 @@ mod tokens;
 use std::path::Path;
 use std::time::Duration;
 
+use anyhow::Context;
 use axum::Router;
 use jiff::{SignedDuration, Timestamp};
 use platform::auth::Authenticator;
@@ -27,6 +28,8 @@ use crate::profiles::Profiles;
 use crate::store::IdentityStore;
 use crate::tokens::access::{Subject, sign_access_token};
 use crate::tokens::ring::KeyRing;
+
+pub use crate::tokens::sealing::{MASTER_KEY_FILE, MasterKey, Sealed};
 
 pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &sqlx::migrate!("./migrations/sqlite"),
@@ -56,6 +59,9 @@ pub struct Config {
     pub call_timeout: Duration,
     /// `CAREBOOK_SERVICE_SECRET`: services presenting it get `SERVICE` tokens; `None` = off.
     pub service_secret: Option<String>,
+    /// `CAREBOOK_MASTER_KEY`: seals the signing keys at rest. Required to start; `carebook up`
+    /// fills it from its data directory when unset.
+    pub master_key: Option<MasterKey>,
 }
 
 impl std::fmt::Debug for Config {
@@ -78,13 +84,15 @@ impl std::fmt::Debug for Config {
                 "service_secret",
                 &self.service_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("master_key", &self.master_key)
             .finish()
     }
 }
 
 impl Config {
     /// Reads `CAREBOOK_IDENTITY_DATABASE_URL`, the services' URLs, `CAREBOOK_ADMIN_EMAIL` +
-    /// `CAREBOOK_ADMIN_PASSWORD` and `CAREBOOK_LOGIN_MAX_FAILURES` (default 5).
+    /// `CAREBOOK_ADMIN_PASSWORD`, `CAREBOOK_LOGIN_MAX_FAILURES` (default 5),
+    /// `CAREBOOK_SERVICE_SECRET` and `CAREBOOK_MASTER_KEY`.
     pub fn from_env(data_dir: &Path) -> anyhow::Result<Self> {
         let bootstrap_admin = match (var("CAREBOOK_ADMIN_EMAIL"), var("CAREBOOK_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some((email, password)),
@@ -105,6 +113,7 @@ impl Config {
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             call_timeout: Duration::from_secs(5),
             service_secret: var("CAREBOOK_SERVICE_SECRET"),
+            master_key: MasterKey::from_env()?,
         })
     }
 
@@ -121,7 +130,18 @@ impl Config {
             self.login_max_failures >= 1,
             "CAREBOOK_LOGIN_MAX_FAILURES must be at least 1"
         );
+        if let Some(secret) = &self.service_secret {
+            platform::auth::check_service_secret(secret)?;
+        }
         Ok(())
+    }
+
+    fn master_key(&self) -> anyhow::Result<MasterKey> {
+        self.master_key.clone().context(
+            "no key-encryption key for the signing keys: set CAREBOOK_MASTER_KEY to the base64 \
+             of 32 random bytes (e.g. `openssl rand -base64 32`), the same for every identity \
+             instance, and keep it apart from the database",
+        )
     }
 }
 
@@ -163,9 +183,10 @@ pub async fn app(config: Config) -> anyhow::Result<Router> {
 
 async fn build(config: Config, hasher: PasswordHasher) -> anyhow::Result<Router> {
     config.check()?;
+    let kek = config.master_key()?;
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
     let store = IdentityStore::new(db.clone());
-    let keys = KeyRing::new(store.clone());
+    let keys = KeyRing::new(store.clone(), kek);
     keys.ensure_key().await?;
     if let Some((email, password)) = &config.bootstrap_admin {
         bootstrap::ensure_admin(&store, &hasher, email, password).await?;
@@ -219,9 +240,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Starts a signing key rotation in the identity database of `config` (for an operator's
 /// command; see the crate README) and returns the new key's `kid`.
 pub async fn rotate_signing_key(config: &Config) -> anyhow::Result<String> {
+    let kek = config.master_key()?;
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
-    let kid =
-        tokens::ring::rotate_signing_key(&IdentityStore::new(db.clone()), config.access_ttl).await;
+    let store = IdentityStore::new(db.clone());
+    let kid = tokens::ring::rotate_signing_key(&store, &kek, config.access_ttl).await;
     db.close().await;
     kid
 }

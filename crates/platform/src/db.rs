@@ -58,6 +58,11 @@ impl Db {
             }
             _ => url.to_owned(),
         };
+        if let Some(file) = sqlite_file(&url) {
+            // Created private before SQLite opens it: its -wal and -shm files take its mode.
+            crate::files::touch_private_file(&file)
+                .with_context(|| format!("cannot create {}", file.display()))?;
+        }
         let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
@@ -147,6 +152,17 @@ impl Db {
     }
 }
 
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty()
+        || path == ":memory:"
+        || query.split('&').any(|param| param == "mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
+}
+
 /// Builds a `WHERE …` clause from fixed fragments, pushing its values into the arguments.
 pub type FilterBuilder<'a> =
     dyn Fn(&mut AnyArguments) -> Result<String, BoxDynError> + Send + Sync + 'a;
@@ -219,4 +235,45 @@ pub fn contains_pattern(term: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn finds_the_file_of_a_sqlite_url() {
+        let file = |url| sqlite_file(url);
+        assert_eq!(
+            file("sqlite:///tmp/a.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/a.db"))
+        );
+        assert_eq!(file("sqlite://data/b.db"), Some(PathBuf::from("data/b.db")));
+        assert_eq!(file("sqlite:c.db"), Some(PathBuf::from("c.db")));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("sqlite://x.db?mode=memory&cache=shared"), None);
+        assert_eq!(file("postgres://localhost/db"), None);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_database_and_its_journal_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("service.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("a database");
+        sqlx::query("CREATE TABLE t (x BIGINT)")
+            .execute(db.pool())
+            .await
+            .expect("a table");
+        for name in ["service.db", "service.db-wal", "service.db-shm"] {
+            let meta = std::fs::metadata(dir.path().join(name)).expect(name);
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+        }
+        db.close().await;
+    }
 }

@@ -10,8 +10,10 @@ pub mod docs;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod files;
 pub mod outbox;
 pub mod page;
+pub mod request_id;
 pub mod security;
 pub mod server;
 pub mod telemetry;
@@ -20,5 +22,6 @@ pub mod testing;
 pub mod time;
 pub mod validation;
 pub mod values;
+pub mod wire;
 
 pub use error::{ApiError, FieldError, Problem, Result};

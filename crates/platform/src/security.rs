@@ -34,6 +34,14 @@ pub async fn headers(req: Request, next: Next) -> Response {
     response
 }
 
+/// The headers of an answer given before any route was found (a request the HTTP server could
+/// not parse): those of an API answer.
+pub fn protocol_error_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    apply(PathKind::Api, &mut headers);
+    headers
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PathKind {
     Api,

@@ -1,12 +1,12 @@
 //! What every service's HTTP server has in common: health, metrics, request ids, request logs,
-//! problem+json for every error, security headers, and graceful shutdown.
+//! problem+json for every error (the HTTP server's own protocol errors too, see [`crate::wire`]),
+//! security headers, and graceful shutdown.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,10 +14,15 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures::future::BoxFuture;
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::PropagateRequestIdLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -25,7 +30,8 @@ use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::events::EventBus;
-use crate::{security, telemetry};
+use crate::wire::Guarded;
+use crate::{request_id, security, telemetry};
 
 mod start_gate;
 pub use start_gate::StartGate;
@@ -80,7 +86,6 @@ pub fn service_app(
 ) -> Router {
     // Install the recorder before the first request is counted, not at the first scrape.
     telemetry::prometheus();
-    let request_id = REQUEST_ID;
     api.route("/health/live", get(live))
         .route("/health/ready", get(ready).with_state(readiness))
         .route("/metrics", get(metrics))
@@ -100,7 +105,8 @@ pub fn service_app(
                     header::AUTHORIZATION,
                     header::COOKIE,
                 ]))
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                // Drops a client's unacceptable id before anything records it.
+                .layer(middleware::from_fn(request_id::assign))
                 .layer(TraceLayer::new_for_http().make_span_with(move |req: &Request| {
                     let id = req
                         .headers()
@@ -110,7 +116,7 @@ pub fn service_app(
                     // The path only: query strings may carry search terms (names).
                     tracing::info_span!("request", service, method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
-                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
                 }))
@@ -118,18 +124,51 @@ pub fn service_app(
         )
 }
 
-/// Serves until `shutdown` completes, then finishes the requests in flight.
+/// Serves until `shutdown` completes, then finishes the requests in flight. Handlers see the
+/// peer as `ConnectInfo<SocketAddr>`; every connection is [`Guarded`] (problem+json for the
+/// HTTP server's own protocol errors, lingering close).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    // Bounds how long a client may take to send its request head (slow-loris).
+    http.http1().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Usually out of file descriptors: pause rather than spin.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone().map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
+        let connection = http.serve_connection_with_upgrades(
+            TokioIo::new(Guarded::new(stream)),
+            TowerToHyperService::new(app),
+        );
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Completes on SIGTERM or Ctrl-C.

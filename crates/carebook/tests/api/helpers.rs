@@ -234,6 +234,11 @@ impl TestApp {
         app
     }
 
+    /// The system's data directory (key-encryption key, SQLite files).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         self.request_to(&self.gateway, method, path, body).await
     }
@@ -438,21 +443,31 @@ pub fn monday_at(time: &str) -> String {
     format!("{}T{time}:00Z", next_monday())
 }
 
-/// The identity service's private signing key `kid`, read from its database, to forge tokens
-/// that differ from genuine ones in exactly one claim.
-pub async fn identity_signing_key(app: &TestApp, kid: &str) -> jsonwebtoken::EncodingKey {
-    use base64::Engine;
+/// The identity service's signing key `kid` as stored: `(private key, kek id, nonce)`.
+pub async fn stored_signing_key(app: &TestApp, kid: &str) -> identity::Sealed {
     let mut conn = sqlx::AnyConnection::connect(&app.database_urls[&Service::Identity])
         .await
         .unwrap();
-    let (private_key,): (String,) =
-        sqlx::query_as("SELECT private_key FROM signing_keys WHERE kid = $1")
+    let (ciphertext, kek_id, nonce): (String, String, String) =
+        sqlx::query_as("SELECT private_key, kek_id, nonce FROM signing_keys WHERE kid = $1")
             .bind(kid)
             .fetch_one(&mut conn)
             .await
             .unwrap();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(private_key)
-        .unwrap();
+    identity::Sealed {
+        kek_id,
+        nonce,
+        ciphertext,
+    }
+}
+
+/// The identity service's private signing key `kid`, read from its database and opened with
+/// the key-encryption key in the data directory, to forge tokens that differ from genuine
+/// ones in exactly one claim.
+pub async fn identity_signing_key(app: &TestApp, kid: &str) -> jsonwebtoken::EncodingKey {
+    let kek = identity::MasterKey::load(app.data_dir())
+        .unwrap()
+        .expect("the embedded key-encryption key");
+    let der = kek.open(kid, &stored_signing_key(app, kid).await).unwrap();
     jsonwebtoken::EncodingKey::from_ed_der(&der)
 }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod appointments;
+mod at_rest;
 mod audit;
 mod authorization;
 mod booking_rules;
@@ -14,8 +15,11 @@ mod events;
 mod fixtures;
 mod gateway;
 mod patients;
+mod protocol;
 mod readme;
+mod request_ids;
 mod resilience;
 mod schema;
+mod service_tokens;
 mod test_script;
 mod tokens;

@@ -50,6 +50,15 @@ impl LockoutPolicy {
         }
     }
 
+    /// The scope of a caller asking for service tokens: as strict as one account, since no
+    /// legitimate caller ever guesses.
+    pub fn service_caller(&self, ip: IpAddr) -> Scope {
+        Scope {
+            key: format!("service:{}", sha256_hex(&ip.to_string())),
+            limit: self.max_failures.max(1),
+        }
+    }
+
     /// How long a scope is locked after its `failures`-th failure in a row; `None` while it is
     /// under its limit.
     pub fn lock_after(failures: i64, limit: u32) -> Option<Duration> {
@@ -97,6 +106,10 @@ mod tests {
         let client = policy.client("203.0.113.9".parse().unwrap());
         assert!(!client.key.contains("203"));
         assert_eq!(client.limit, 100);
+        let service = policy.service_caller("203.0.113.9".parse().unwrap());
+        assert!(service.key.starts_with("service:"));
+        assert_ne!(service.key, client.key);
+        assert_eq!(service.limit, 5);
         assert_ne!(
             policy.account("a@example.org"),
             policy.account("b@example.org")

@@ -17,7 +17,7 @@ use crate::hashing::{PasswordHasher, cheap_params};
 
 pub const ADMIN_EMAIL: &str = "admin@carebook.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
-pub const SERVICE_SECRET: &str = "service-secret-for-tests";
+pub const SERVICE_SECRET: &str = "service-secret-for-tests-32-bytes-long";
 
 pub struct TestIdentity {
     pub url: String,
@@ -70,6 +70,7 @@ impl TestIdentity {
             refresh_ttl: Duration::from_secs(86_400),
             call_timeout: Duration::from_secs(2),
             service_secret: Some(SERVICE_SECRET.to_owned()),
+            master_key: Some(crate::MasterKey::generate()),
         };
         tweak(&mut config);
         let app = build_for_tests(config.clone()).await.unwrap();

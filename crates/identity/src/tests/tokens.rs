@@ -183,3 +183,54 @@ async fn the_service_secret_buys_a_short_lived_service_token_and_nothing_else_do
         .await
         .expect(404);
 }
+
+#[tokio::test]
+async fn wrong_service_secrets_are_limited_like_logins() {
+    // Locks after 3 failures (the test configuration's login limit).
+    let app = TestIdentity::spawn(|_| {}).await;
+    let wrong = json!({"secret": "guessing-a-secret-of-32-bytes-or-more"});
+    for _ in 0..3 {
+        app.post("/api/auth/service-token", None, &wrong)
+            .await
+            .expect(401);
+    }
+    for secret in ["another-guess", super::SERVICE_SECRET] {
+        let locked = app
+            .post("/api/auth/service-token", None, &json!({"secret": secret}))
+            .await
+            .expect(429);
+        let wait: u64 = locked.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=30).contains(&wait), "{wait}");
+        assert!(locked.body["accessToken"].is_null());
+    }
+}
+
+#[tokio::test]
+async fn a_service_secret_under_32_bytes_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestIdentity::spawn(|_| {}).await.config;
+    config.database_url = format!("sqlite://{}", dir.path().join("i.db").display()).into();
+    config.service_secret = Some("s".repeat(31));
+    let refused = super::build_for_tests(config).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("at least 32 bytes"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn no_key_encryption_key_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestIdentity::spawn(|_| {}).await.config;
+    config.database_url = format!("sqlite://{}", dir.path().join("i.db").display()).into();
+    config.master_key = None;
+    let refused = super::build_for_tests(config).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("CAREBOOK_MASTER_KEY"),
+        "{refused}"
+    );
+}

@@ -62,6 +62,7 @@ mod tests {
 
     use super::*;
     use crate::tokens::keys::SigningKeyRecord;
+    use crate::tokens::sealing::MasterKey;
 
     /// What `platform::auth::TokenVerifier` checks, with the key taken from the published JWK.
     fn verify(token: &str, jwk: &jsonwebtoken::jwk::Jwk) -> jsonwebtoken::errors::Result<Claims> {
@@ -84,10 +85,16 @@ mod tests {
         }
     }
 
+    /// One key-encryption key for the whole test binary.
+    fn kek() -> MasterKey {
+        static KEK: std::sync::OnceLock<MasterKey> = std::sync::OnceLock::new();
+        KEK.get_or_init(MasterKey::generate).clone()
+    }
+
     #[test]
     fn tokens_verify_against_the_published_jwk() {
-        let record = SigningKeyRecord::generate(Timestamp::now()).unwrap();
-        let key = record.encoding_key().unwrap();
+        let record = SigningKeyRecord::generate(Timestamp::now(), &kek()).unwrap();
+        let key = record.encoding_key(&kek()).unwrap();
         let ttl = Duration::from_secs(900);
         let token =
             sign_access_token(&patient(), &record.kid, &key, ttl, Timestamp::now()).unwrap();
@@ -123,9 +130,9 @@ mod tests {
 
     #[test]
     fn another_key_or_an_expired_token_does_not_verify() {
-        let record = SigningKeyRecord::generate(Timestamp::now()).unwrap();
-        let other = SigningKeyRecord::generate(Timestamp::now()).unwrap();
-        let key = record.encoding_key().unwrap();
+        let record = SigningKeyRecord::generate(Timestamp::now(), &kek()).unwrap();
+        let other = SigningKeyRecord::generate(Timestamp::now(), &kek()).unwrap();
+        let key = record.encoding_key(&kek()).unwrap();
         let ttl = Duration::from_secs(60);
         let token =
             sign_access_token(&patient(), &record.kid, &key, ttl, Timestamp::now()).unwrap();
@@ -138,8 +145,8 @@ mod tests {
 
     #[test]
     fn service_tokens_say_service_with_subject_zero() {
-        let record = SigningKeyRecord::generate(Timestamp::now()).unwrap();
-        let key = record.encoding_key().unwrap();
+        let record = SigningKeyRecord::generate(Timestamp::now(), &kek()).unwrap();
+        let key = record.encoding_key(&kek()).unwrap();
         let token = sign_access_token(
             &Subject::SERVICE,
             &record.kid,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jiff::{SignedDuration, Timestamp};
 use jsonwebtoken::EncodingKey;
@@ -12,6 +12,8 @@ use jsonwebtoken::jwk::{
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
 };
 use rand::RngCore;
+
+use super::sealing::{MasterKey, Sealed};
 
 /// A new key is published this long before it signs, so that every verifier that fetched the
 /// key set just before the key existed may fetch it again (they do so at most every 5 s) before
@@ -22,12 +24,12 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Clock skew verifiers tolerate on `exp`.
 pub const VERIFIER_LEEWAY: Duration = Duration::from_secs(30);
 
-/// A signing key as stored: the private key as base64 PKCS#8 DER, the public key as the
-/// base64url bytes a JWK's `x` carries.
+/// A signing key as stored: the private key (PKCS#8 DER) sealed under the key-encryption key,
+/// the public key as the base64url bytes a JWK's `x` carries.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKeyRecord {
     pub kid: String,
-    pub private_key: String,
+    pub private_key: Sealed,
     pub public_key: String,
     pub created_at: Timestamp,
 }
@@ -42,25 +44,27 @@ impl std::fmt::Debug for SigningKeyRecord {
 }
 
 impl SigningKeyRecord {
-    /// A fresh key from the operating system's random generator.
-    pub fn generate(now: Timestamp) -> anyhow::Result<Self> {
+    /// A fresh key from the operating system's random generator, sealed under `kek`.
+    pub fn generate(now: Timestamp, kek: &MasterKey) -> anyhow::Result<Self> {
         let mut seed = [0u8; ed25519_dalek::SECRET_KEY_LENGTH];
         rand::rng().fill_bytes(&mut seed);
         let key = ed25519_dalek::SigningKey::from_bytes(&seed);
         let der = key
             .to_pkcs8_der()
             .map_err(|err| anyhow::anyhow!("cannot encode a signing key: {err}"))?;
+        let kid = uuid::Uuid::now_v7().simple().to_string();
         Ok(Self {
-            kid: uuid::Uuid::now_v7().simple().to_string(),
-            private_key: STANDARD.encode(der.as_bytes()),
+            private_key: kek.seal(&kid, der.as_bytes())?,
+            kid,
             public_key: URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
             created_at: now,
         })
     }
 
-    /// The key to sign with; fails when the stored private key is damaged.
-    pub fn encoding_key(&self) -> anyhow::Result<EncodingKey> {
-        let der = STANDARD.decode(&self.private_key)?;
+    /// The key to sign with; fails under another key-encryption key or when the stored private
+    /// key is damaged.
+    pub fn encoding_key(&self, kek: &MasterKey) -> anyhow::Result<EncodingKey> {
+        let der = kek.open(&self.kid, &self.private_key)?;
         ed25519_dalek::SigningKey::from_pkcs8_der(&der)
             .map_err(|err| anyhow::anyhow!("signing key {} is damaged: {err}", self.kid))?;
         Ok(EncodingKey::from_ed_der(&der))
@@ -111,8 +115,9 @@ mod tests {
     #[test]
     fn generated_keys_sign_and_publish_their_public_half() {
         let now = Timestamp::now();
-        let key = SigningKeyRecord::generate(now).unwrap();
-        assert!(key.encoding_key().is_ok());
+        let kek = MasterKey::generate();
+        let key = SigningKeyRecord::generate(now, &kek).unwrap();
+        assert!(key.encoding_key(&kek).is_ok());
         assert_eq!(URL_SAFE_NO_PAD.decode(&key.public_key).unwrap().len(), 32);
         let jwk = serde_json::to_value(key.jwk()).unwrap();
         assert_eq!(jwk["kty"], "OKP");
@@ -120,23 +125,35 @@ mod tests {
         assert_eq!(jwk["alg"], "EdDSA");
         assert_eq!(jwk["use"], "sig");
         assert_eq!(jwk["kid"], key.kid.as_str());
-        assert_ne!(SigningKeyRecord::generate(now).unwrap().kid, key.kid);
-        assert!(!format!("{key:?}").contains(&key.private_key));
+        assert_ne!(SigningKeyRecord::generate(now, &kek).unwrap().kid, key.kid);
+        assert!(!format!("{key:?}").contains(&key.private_key.ciphertext));
     }
 
     #[test]
     fn a_damaged_private_key_is_refused() {
-        let mut key = SigningKeyRecord::generate(Timestamp::now()).unwrap();
-        key.private_key = STANDARD.encode(b"not a key");
-        assert!(key.encoding_key().is_err());
+        let kek = MasterKey::generate();
+        let mut key = SigningKeyRecord::generate(Timestamp::now(), &kek).unwrap();
+        key.private_key = kek.seal(&key.kid, b"not a key").unwrap();
+        assert!(key.encoding_key(&kek).is_err());
+    }
+
+    #[test]
+    fn the_stored_private_key_is_no_signing_key_without_the_kek() {
+        use base64::engine::general_purpose::STANDARD;
+        let kek = MasterKey::generate();
+        let key = SigningKeyRecord::generate(Timestamp::now(), &kek).unwrap();
+        let stored = STANDARD.decode(&key.private_key.ciphertext).unwrap();
+        assert!(ed25519_dalek::SigningKey::from_pkcs8_der(&stored).is_err());
+        assert!(key.encoding_key(&MasterKey::generate()).is_err());
     }
 
     #[test]
     fn a_new_key_signs_only_once_it_had_time_to_be_published() {
         let t0 = Timestamp::now();
         let at = |secs: i64| t0 + SignedDuration::from_secs(secs);
-        let old = SigningKeyRecord::generate(t0).unwrap();
-        let new = SigningKeyRecord::generate(at(3600)).unwrap();
+        let kek = MasterKey::generate();
+        let old = SigningKeyRecord::generate(t0, &kek).unwrap();
+        let new = SigningKeyRecord::generate(at(3600), &kek).unwrap();
         assert_eq!(
             signing_key_at(std::slice::from_ref(&old), t0).unwrap().kid,
             old.kid

@@ -11,6 +11,8 @@
 //!    token lifetime + verifier leeway), the old key is retired: it leaves the JWKS and can
 //!    never sign again. Every identity instance does this hourly, and each rotation does it too.
 //!
+//! The private keys are sealed at rest under a key-encryption key (see [`super::sealing`]).
+//!
 //! To replace a key that may have leaked, rotate and then retire the old key at once with
 //! `UPDATE signing_keys SET retired_at = <now in epoch ms> WHERE kid = '<old kid>'`: tokens it
 //! signed stop verifying (their holders log in again) once each verifier reloads the key set,
@@ -19,6 +21,9 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;
 use jsonwebtoken::EncodingKey;
 use jsonwebtoken::jwk::JwkSet;
@@ -27,6 +32,7 @@ use platform::ApiError;
 use super::keys::{
     ACTIVATION_DELAY, KEY_CACHE_TTL, SigningKeyRecord, retirement_age, signing_key_at,
 };
+use super::sealing::MasterKey;
 use crate::store::IdentityStore;
 
 /// The key that signs tokens now.
@@ -41,6 +47,7 @@ type CachedKey = Option<(Instant, Arc<ActiveKey>)>;
 #[derive(Clone)]
 pub struct KeyRing {
     store: IdentityStore,
+    kek: MasterKey,
     current: Arc<RwLock<CachedKey>>,
 }
 
@@ -51,18 +58,27 @@ impl std::fmt::Debug for KeyRing {
 }
 
 impl KeyRing {
-    pub fn new(store: IdentityStore) -> Self {
+    pub fn new(store: IdentityStore, kek: MasterKey) -> Self {
         Self {
             store,
+            kek,
             current: Arc::default(),
         }
     }
 
-    /// Generates the first key when there is none (first start). Several instances starting
-    /// together may each add one; all are published and the newest signs.
+    /// Seals keys an older version stored in the clear, generates the first key when there is
+    /// none (first start), and checks that the published keys open under this key-encryption
+    /// key, so a wrong `CAREBOOK_MASTER_KEY` stops the start rather than every login. Several
+    /// instances starting together may each add a first key; all are published and the newest
+    /// signs.
     pub async fn ensure_key(&self) -> anyhow::Result<()> {
-        if self.store.published_signing_keys().await?.is_empty() {
-            let key = SigningKeyRecord::generate(Timestamp::now())?;
+        seal_clear_keys(&self.store, &self.kek).await?;
+        let published = self.store.published_signing_keys().await?;
+        for key in &published {
+            key.encoding_key(&self.kek)?;
+        }
+        if published.is_empty() {
+            let key = SigningKeyRecord::generate(Timestamp::now(), &self.kek)?;
             self.store.insert_signing_key(&key).await?;
             tracing::info!(kid = %key.kid, "generated the first token signing key");
         }
@@ -81,7 +97,7 @@ impl KeyRing {
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("there is no token signing key")))?;
         let active = Arc::new(ActiveKey {
             kid: record.kid.clone(),
-            key: record.encoding_key()?,
+            key: record.encoding_key(&self.kek)?,
         });
         *self.current.write().unwrap_or_else(|e| e.into_inner()) =
             Some((Instant::now(), Arc::clone(&active)));
@@ -105,14 +121,33 @@ impl KeyRing {
     }
 }
 
+/// Seals every key stored in the clear (by versions before sealing); returns how many.
+pub async fn seal_clear_keys(store: &IdentityStore, kek: &MasterKey) -> anyhow::Result<usize> {
+    let mut sealed = 0;
+    for (kid, private_key) in store.clear_signing_keys().await? {
+        let der = STANDARD
+            .decode(&private_key)
+            .with_context(|| format!("signing key {kid} is damaged"))?;
+        if store.seal_signing_key(&kid, &kek.seal(&kid, &der)?).await? {
+            sealed += 1;
+        }
+    }
+    if sealed > 0 {
+        tracing::info!(sealed, kek_id = %kek.id(), "sealed signing keys stored in the clear");
+    }
+    Ok(sealed)
+}
+
 /// Starts a key rotation (see the module documentation) and returns the new key's `kid`.
 /// `access_ttl` is the longest lifetime of an access token signed with the old key.
 pub async fn rotate_signing_key(
     store: &IdentityStore,
+    kek: &MasterKey,
     access_ttl: Duration,
 ) -> anyhow::Result<String> {
+    seal_clear_keys(store, kek).await?;
     let now = Timestamp::now();
-    let key = SigningKeyRecord::generate(now)?;
+    let key = SigningKeyRecord::generate(now, kek)?;
     let retired = store
         .rotate_signing_key(&key, now, retirement_age(access_ttl))
         .await?;

@@ -111,7 +111,7 @@ impl Harness {
                 auth_token: "sms-token".to_owned(),
                 from: SMS_FROM.to_owned(),
             }),
-            service_secret: Some("service-secret-for-tests".to_owned()),
+            service_secret: Some("service-secret-for-tests-32-bytes-long".to_owned()),
             clock: clock.clone(),
             poll_interval: Duration::from_millis(10),
             call_timeout: Duration::from_secs(2),

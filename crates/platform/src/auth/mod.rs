@@ -10,5 +10,5 @@ mod verifier;
 pub use claims::{AUDIENCE, Claims, ISSUER, Role};
 pub use middleware::Authenticator;
 pub use principal::Principal;
-pub use service_tokens::ServiceTokens;
+pub use service_tokens::{MIN_SECRET_BYTES, ServiceTokens, check_secret as check_service_secret};
 pub use verifier::TokenVerifier;

@@ -6,6 +6,21 @@ use tokio::sync::Mutex;
 use crate::client::{Forwarded, ServiceClient};
 use crate::error::ApiError;
 
+/// `CAREBOOK_SERVICE_SECRET` buys the most privileged token there is: it must be at least this
+/// long (e.g. `openssl rand -hex 32` gives 64 characters).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuses a service secret too short to withstand guessing; every process that holds one
+/// checks it at start.
+pub fn check_secret(secret: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        secret.len() >= MIN_SECRET_BYTES,
+        "CAREBOOK_SERVICE_SECRET is too short: it must be at least {MIN_SECRET_BYTES} bytes \
+         (e.g. `openssl rand -hex 32`)"
+    );
+    Ok(())
+}
+
 /// Renew this long before expiry, so a token never runs out in the middle of a call.
 const MARGIN: Duration = Duration::from_secs(30);
 
@@ -32,7 +47,9 @@ struct Issued {
 }
 
 impl ServiceTokens {
+    /// Fails when `secret` is too short (see [`check_secret`]).
     pub fn new(identity_urls: &[String], secret: String) -> anyhow::Result<Self> {
+        check_secret(&secret)?;
         Ok(Self {
             identity: ServiceClient::new(
                 "identity",
@@ -70,5 +87,23 @@ impl ServiceTokens {
     /// What to send with a call made on the service's own behalf.
     pub async fn forwarded(&self) -> Result<Forwarded, ApiError> {
         Ok(Forwarded::service(&self.token().await?, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_under_32_bytes_is_refused() {
+        let urls = ["http://127.0.0.1:1".to_owned()];
+        let short = "s".repeat(MIN_SECRET_BYTES - 1);
+        let refused = ServiceTokens::new(&urls, short.clone()).expect_err("too short");
+        assert!(
+            refused.to_string().contains("at least 32 bytes"),
+            "{refused}"
+        );
+        assert!(!refused.to_string().contains(&short));
+        assert!(ServiceTokens::new(&urls, "s".repeat(MIN_SECRET_BYTES)).is_ok());
     }
 }

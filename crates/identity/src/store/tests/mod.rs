@@ -54,6 +54,7 @@ on_both_backends!(
     failures_lock_a_scope_with_growing_backoff,
     concurrent_failures_are_all_counted,
     key_rotation_publishes_then_retires,
+    clear_keys_of_older_versions_are_sealed_at_start,
 );
 
 fn at(t0: Timestamp, secs: i64) -> Timestamp {
