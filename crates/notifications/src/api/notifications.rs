@@ -9,16 +9,13 @@ use platform::docs::{BadQuery, BadRequest, Unprocessable};
 use platform::extract::Json;
 use platform::page::{Page, PageParams};
 use platform::validation::Violations;
-use platform::values::NonBlank;
+use platform::values::{NonBlank, limits};
 use platform::{ApiError, Result};
 
 use crate::AppState;
 use crate::domain::{Facts, NewNotificationRow, Recipient};
 use crate::policy;
 use crate::store::ListFilter;
-
-const MAX_MESSAGE_CHARS: usize = 2000;
-const MAX_SUBJECT_CHARS: usize = 200;
 
 /// Notifications, newest first (ADMIN: all; a patient or doctor: their own).
 ///
@@ -121,12 +118,9 @@ fn validate(state: &AppState, input: NewNotification) -> Result<NewNotificationR
     if input.recipient_id <= 0 {
         v.add("recipientId", "must be a positive id");
     }
-    let message = v.check(
-        "message",
-        NonBlank::parse(&input.message, MAX_MESSAGE_CHARS),
-    );
+    let message = v.check("message", NonBlank::parse(&input.message, limits::MESSAGE));
     let subject = v.check_optional("subject", input.subject, |raw| {
-        NonBlank::parse(&raw, MAX_SUBJECT_CHARS)
+        NonBlank::parse(&raw, limits::SUBJECT)
     });
     let channel = input.channel.unwrap_or(Channel::InApp);
     if !state.channels.is_enabled(channel) {
