@@ -1,5 +1,7 @@
+use platform::config::Service;
 use reqwest::Method;
 use serde_json::json;
+use sqlx::{AnyConnection, Connection};
 
 use crate::helpers::{TestApp, monday_at, patient_body};
 
@@ -197,7 +199,22 @@ async fn an_account_holders_email_changes_only_through_identity(app: &TestApp) {
     );
 }
 
+async fn a_bad_stored_value_is_a_server_error_not_a_default(app: &TestApp) {
+    let id = app.create_patient(1).await;
+    let mut conn = AnyConnection::connect(&app.database_urls[&Service::Patients])
+        .await
+        .unwrap();
+    sqlx::query("UPDATE patients SET dob = 'not a date'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let reply = app.get(&format!("/api/patients/{id}")).await.expect(500);
+    assert_eq!(reply.headers["content-type"], "application/problem+json");
+    app.get("/api/patients").await.expect(500);
+}
+
 on_both_backends!(
+    a_bad_stored_value_is_a_server_error_not_a_default,
     a_patient_does_not_write_their_medical_history,
     an_account_holders_email_changes_only_through_identity,
     registers_a_patient_with_a_normalized_phone,

@@ -37,11 +37,11 @@ pub async fn list(
         recipient_id: filter.recipient_id,
         status: filter.status,
     };
-    let filter = match policy::scope_list(&ctx.principal, asked.clone()) {
-        Ok(filter) => filter,
+    let access = match policy::may_list(&ctx.principal, asked.clone()) {
+        Ok(access) => access,
         Err(refused) => return Err(audit_refusal(&state, &ctx, &asked, refused).await),
     };
-    let (items, total) = state.store.list(&filter, page).await?;
+    let (items, total) = state.store.list(&access, page).await?;
     for n in items
         .iter()
         .filter(|n| n.recipient.kind == RecipientType::Patient)
@@ -69,7 +69,7 @@ pub async fn create(
     forwarded: Forwarded,
     Json(input): Json<NewNotification>,
 ) -> Result<(StatusCode, axum::Json<Notification>)> {
-    policy::may_send(&ctx.principal)?;
+    let access = policy::may_send(&ctx.principal)?;
     let row = validate(&state, input)?;
     let recipient = row.recipient;
     let result = async {
@@ -82,24 +82,23 @@ pub async fn create(
         }
         state
             .store
-            .insert(&row, state.clock.now())
+            .insert(access, &row, state.clock.now(), &ctx)
             .await?
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("message key collision")))
     }
     .await;
-    let resource = match &result {
-        Ok(n) => format!("notification/{}", n.id),
-        Err(_) => "notification".to_owned(),
-    };
-    let stored = match recipient.kind {
-        RecipientType::Patient => {
+    // A patient's message is audited inside its transaction; a failure to send one, here.
+    let stored = match (result, recipient.kind) {
+        (Err(err), RecipientType::Patient) => {
             let patient = Some(recipient.id);
-            state
-                .audit
-                .outcome(&ctx, patient, Action::Create, &resource, result)
-                .await?
+            let failed = Err(err);
+            let audited =
+                state
+                    .audit
+                    .outcome(&ctx, patient, Action::Create, "notification", failed);
+            audited.await?
         }
-        RecipientType::Doctor => result?,
+        (result, _) => result?,
     };
     tracing::info!(
         notification_id = stored.id,
