@@ -6,6 +6,7 @@ use platform::client::Forwarded;
 use platform::docs::{BadQuery, BadRequest, Conflict, NotFound};
 use platform::extract::Json;
 use platform::page::{Page, PageParams};
+use platform::values::search_term;
 use platform::{ApiError, Result};
 
 use crate::AppState;
@@ -106,10 +107,7 @@ pub async fn list(
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<Page<Patient>>> {
     let page = page.validate()?;
-    let q = filter.q.as_deref().filter(|q| !q.trim().is_empty());
-    if q.is_some_and(|q| q.len() > 200) {
-        return Err(ApiError::invalid("q", "must be at most 200 characters"));
-    }
+    let q = search_term(filter.q.as_deref()).map_err(|message| ApiError::invalid("q", message))?;
     let access = state.policy.may_list(&ctx.principal, &forwarded).await?;
     let (items, total) = state.store.list(q, &access, page).await?;
     // Every patient whose data left the service is on the trail.

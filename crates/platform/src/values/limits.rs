@@ -19,3 +19,5 @@ pub const MEDICAL_HISTORY: usize = 10_000;
 /// An administrator's message and its subject.
 pub const MESSAGE: usize = 2000;
 pub const SUBJECT: usize = 200;
+/// A search term (`q` of a list).
+pub const SEARCH_TERM: usize = 200;

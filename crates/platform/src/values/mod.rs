@@ -10,7 +10,7 @@ mod visit;
 pub use dob::parse_dob;
 pub use email::Email;
 pub use phone::PhoneNumber;
-pub use text::{NonBlank, is_visible};
+pub use text::{NonBlank, is_visible, search_term};
 pub use visit::{
     DEFAULT_OFFERED_MAX_MINUTES, MAX_VISIT_MINUTES, MIN_VISIT_MINUTES, VisitMinutes,
     offered_lengths,

@@ -55,6 +55,17 @@ impl fmt::Display for NonBlank {
     }
 }
 
+/// A list's search term: a blank one filters nothing, a long one is refused.
+pub fn search_term(raw: Option<&str>) -> Result<Option<&str>, String> {
+    match raw.map(str::trim).filter(|term| !term.is_empty()) {
+        Some(term) if term.chars().count() > limits::SEARCH_TERM => Err(format!(
+            "must be at most {} characters",
+            limits::SEARCH_TERM
+        )),
+        term => Ok(term),
+    }
+}
+
 /// Whether a character shows something: not white space, not a control character, and not one
 /// of the characters Unicode says to render as nothing (`Default_Ignorable_Code_Point`: zero-width
 /// spaces and joiners, direction marks, variation selectors, fillers, tags). A text of only
@@ -75,7 +86,16 @@ fn is_default_ignorable(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::NonBlank;
+    use super::{NonBlank, search_term};
+
+    #[test]
+    fn blank_terms_filter_nothing_and_long_ones_are_refused() {
+        assert_eq!(search_term(None), Ok(None));
+        assert_eq!(search_term(Some("  ")), Ok(None));
+        assert_eq!(search_term(Some(" Cardiology ")), Ok(Some("Cardiology")));
+        assert!(search_term(Some(&"é".repeat(200))).is_ok());
+        assert!(search_term(Some(&"x".repeat(201))).is_err());
+    }
 
     #[test]
     fn trims_and_refuses_blank_or_long_text() {
