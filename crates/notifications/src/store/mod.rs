@@ -90,7 +90,8 @@ impl TryFrom<NotificationRow> for StoredNotification {
     }
 }
 
-fn instant(ms: i64) -> Option<Timestamp> {
+/// A stored instant, or `None` when it is out of range (the caller names the column).
+pub(crate) fn instant(ms: i64) -> Option<Timestamp> {
     Timestamp::from_millisecond(ms).ok()
 }
 

@@ -3,7 +3,8 @@
 
 use anyhow::anyhow;
 use contracts::webhooks::{DeliveryStatus, Webhook, WebhookDelivery};
-use jiff::Timestamp;
+
+use crate::store::instant;
 
 /// Every column a [`WebhookRow`] reads.
 pub const WEBHOOK_COLUMNS: &str = "id, url, event_types, created_at";
@@ -80,10 +81,6 @@ impl TryFrom<DeliveryRow> for WebhookDelivery {
                 .transpose()?,
         })
     }
-}
-
-fn instant(ms: i64) -> Option<Timestamp> {
-    Timestamp::from_millisecond(ms).ok()
 }
 
 #[cfg(test)]
