@@ -122,10 +122,6 @@ pub struct CancelQuery {
     pub reason: Option<String>,
 }
 
-/// The longest cancellation or rejection reason, in characters: one limit for the doctor
-/// service that passes a decision on and the appointment service that stores it.
-pub const MAX_REASON_CHARS: usize = 500;
-
 /// A doctor's decision applied by the appointment service; `reason` is kept for rejections.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

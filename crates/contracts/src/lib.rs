@@ -8,3 +8,24 @@ pub mod identity;
 pub mod notifications;
 pub mod patients;
 pub mod webhooks;
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    fn required<T: PartialSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        serde_json::from_value(schema["required"].clone()).unwrap_or_default()
+    }
+
+    /// API.md: `{from,to,reason?}` and `{recipientId,...,message,subject?,...}`; the code
+    /// accepts both without the optional field, so the document must not require it.
+    #[test]
+    fn optional_fields_are_not_required_in_the_document() {
+        assert_eq!(required::<crate::doctors::TimeOffInput>(), ["from", "to"]);
+        assert_eq!(
+            required::<crate::notifications::NewNotification>(),
+            ["recipientId", "message"]
+        );
+    }
+}

@@ -27,6 +27,8 @@ pub struct Patient {
 pub struct PatientInput {
     #[schema(example = "Ada Lovelace")]
     pub name: String,
+    /// For a patient with an account, the account's login e-mail: it changes through identity,
+    /// and a different one here is refused (`400` naming `email`).
     #[schema(example = "ada@example.org")]
     pub email: String,
     /// International form; stored normalized to E.164.
@@ -37,6 +39,8 @@ pub struct PatientInput {
     pub dob: String,
     #[schema(example = "12 St James's Square, London")]
     pub address: String,
+    /// Written by ADMIN (and doctors with a care relationship) only. A patient's update may
+    /// leave it out or repeat the stored text, which is kept; a change is `403`.
     #[serde(default)]
     pub medical_history: Option<String>,
 }

@@ -99,7 +99,8 @@ impl NotificationService {
             sms: config.sms.clone().map(SmsSender::new).transpose()?,
         };
         let templates = Arc::new(Templates::load()?);
-        let store = NotificationStore::new(db.clone());
+        let audit = AuditLog::new(db.clone(), Service::Notifications.name());
+        let store = NotificationStore::new(db.clone(), audit.clone());
         let handler = NotificationHandler::new(
             channels.enabled(),
             config.reminder_offsets_minutes.clone(),
@@ -120,7 +121,7 @@ impl NotificationService {
         )?;
         let state = AppState {
             store,
-            audit: AuditLog::new(db.clone(), Service::Notifications.name()),
+            audit,
             directory,
             channels,
             templates,

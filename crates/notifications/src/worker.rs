@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::channels::{Channels, SendError};
 use crate::directory::{Contact, Directory};
 use crate::domain::StoredNotification;
+use crate::policy;
 use crate::store::{Claimed, NotificationStore, Outcome, ReminderPass};
 use crate::templates::{Context, Rendered, Templates};
 
@@ -72,11 +73,11 @@ impl Worker {
         let lease_until = now + jiff::SignedDuration::try_from(LEASE).unwrap_or_default();
         let claimed = self
             .store
-            .claim_due(now, lease_until, DELIVERY_BATCH)
+            .claim_due(policy::delivery_worker(), now, lease_until, DELIVERY_BATCH)
             .await?;
         let attempts = futures::stream::iter(claimed)
             .map(|claimed| async move {
-                let outcome = self.attempt(&claimed.notification, now).await;
+                let outcome = self.attempt(claimed.notification(), now).await;
                 (claimed, outcome)
             })
             .buffer_unordered(PARALLEL_SENDS)
@@ -85,7 +86,7 @@ impl Worker {
         let mut pass = DeliveryPass::default();
         let mut unrecorded = Ok(());
         for (claimed, outcome) in attempts {
-            let n = &claimed.notification;
+            let n = claimed.notification();
             let (counter, status) = match &outcome {
                 Outcome::Sent { .. } => (&mut pass.sent, "SENT"),
                 Outcome::Retry { .. } => (&mut pass.retried, "RETRY"),

@@ -2,8 +2,9 @@
 
 use contracts::patients::PatientInput;
 use jiff::civil::Date;
+use platform::ApiError;
 use platform::validation::Violations;
-use platform::values::{Email, NonBlank, PhoneNumber};
+use platform::values::{Email, NonBlank, PhoneNumber, limits, parse_dob};
 
 /// A patient's editable fields, every one validated.
 #[derive(Debug, Clone)]
@@ -20,13 +21,13 @@ impl PatientDetails {
     /// Checks every field against `today` and reports all failures at once.
     pub fn parse(input: PatientInput, today: Date) -> platform::Result<Self> {
         let mut v = Violations::default();
-        let name = v.check("name", NonBlank::parse(&input.name, 200));
+        let name = v.check("name", NonBlank::name(&input.name));
         let email = v.check("email", Email::parse(&input.email));
         let phone = v.check("phone", PhoneNumber::parse(&input.phone));
         let dob = v.check("dob", parse_dob(&input.dob, today));
-        let address = v.check("address", NonBlank::parse(&input.address, 500));
+        let address = v.check("address", NonBlank::parse(&input.address, limits::ADDRESS));
         let medical_history = v.check_optional("medicalHistory", input.medical_history, |h| {
-            NonBlank::parse(&h, 10_000)
+            NonBlank::parse(&h, limits::MEDICAL_HISTORY)
         });
         let details = match (name, email, phone, dob, address) {
             (Some(name), Some(email), Some(phone), Some(dob), Some(address)) => Some(Self {
@@ -43,19 +44,16 @@ impl PatientDetails {
     }
 }
 
-/// A date of birth: `YYYY-MM-DD`, in the past, and not absurdly long ago.
-pub fn parse_dob(raw: &str, today: Date) -> Result<Date, String> {
-    let dob: Date = raw
-        .trim()
-        .parse()
-        .map_err(|_| "must be a date in the form YYYY-MM-DD".to_owned())?;
-    if dob >= today {
-        return Err("must be in the past".to_owned());
+/// The e-mail of a patient with an account is the account's login e-mail: it changes through
+/// the identity service only, never here alone (it would stop matching the login).
+pub fn keep_login_email(has_account: bool, stored: &str, asked: &Email) -> platform::Result<()> {
+    if has_account && stored != asked.as_str() {
+        return Err(ApiError::invalid(
+            "email",
+            "is the login e-mail of the patient's account; it changes through identity",
+        ));
     }
-    if dob.year() < today.year() - 150 {
-        return Err("must be within the last 150 years".to_owned());
-    }
-    Ok(dob)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -100,11 +98,28 @@ mod tests {
     }
 
     #[test]
-    fn dob_must_be_a_past_date() {
-        let today = date(2026, 11, 21);
-        assert!(parse_dob("2026-11-21", today).is_err());
-        assert!(parse_dob("21/11/1990", today).is_err());
-        assert!(parse_dob("1850-01-01", today).is_err());
-        assert_eq!(parse_dob("2026-11-20", today), Ok(date(2026, 11, 20)));
+    fn a_name_of_invisible_characters_is_refused() {
+        let bad = PatientInput {
+            name: "\u{200B}\u{200C}\u{FEFF}".into(),
+            ..input()
+        };
+        let Err(platform::ApiError::Invalid(errors)) =
+            PatientDetails::parse(bad, date(2026, 11, 21))
+        else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(errors[0].field, "name");
+    }
+
+    #[test]
+    fn an_account_holders_email_stays_the_login_email() {
+        let asked = Email::parse("new@example.org").unwrap();
+        assert!(keep_login_email(true, "new@example.org", &asked).is_ok());
+        assert!(keep_login_email(false, "old@example.org", &asked).is_ok());
+        let Err(ApiError::Invalid(errors)) = keep_login_email(true, "old@example.org", &asked)
+        else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(errors[0].field, "email");
     }
 }

@@ -85,7 +85,7 @@ pub async fn app(
     let appointments = AppointmentsClient(appointments);
     let audit = AuditLog::new(db.clone(), Service::Patients.name());
     let state = AppState {
-        store: PatientStore::new(db.clone()),
+        store: PatientStore::new(db.clone(), audit.clone()),
         policy: Policy::new(appointments.clone()),
         audit: audit.clone(),
         appointments,

@@ -1,19 +1,47 @@
-//! Who may do what with patient data: the one place this service decides it. Store methods
-//! that touch one patient take a proof ([`MayRead`], [`MayWrite`]) that only these functions
-//! hand out, so a handler that skips the check does not compile.
+//! Who may do what with patient data: the one place this service decides it. Every store method
+//! takes a proof ([`MayCreate`], [`MayRead`], [`MayWrite`], [`MayList`], [`MayCheckExists`]) that only these
+//! functions hand out (their fields are private to this module), so a handler that skips the
+//! check does not compile.
 
 use contracts::clients::AppointmentsClient;
 use platform::ApiError;
 use platform::auth::{Principal, Role};
 use platform::client::Forwarded;
 
+/// The caller may create a patient; `with_account` when it is the identity service creating
+/// the profile of a new account (whose login e-mail the profile's e-mail then is).
+#[derive(Debug, Clone, Copy)]
+pub struct MayCreate {
+    with_account: bool,
+}
+
 /// The caller may see patient `.0`.
 #[derive(Debug, Clone, Copy)]
 pub struct MayRead(i64);
 
-/// The caller may change patient `.0`.
+/// The caller may change patient `patient_id`'s profile; its medical history only when
+/// `medical_history` is set.
 #[derive(Debug, Clone, Copy)]
-pub struct MayWrite(i64);
+pub struct MayWrite {
+    patient_id: i64,
+    medical_history: bool,
+}
+
+/// The caller may list the patients in its scope.
+#[derive(Debug, Clone)]
+pub struct MayList(Scope);
+
+#[derive(Debug, Clone)]
+enum Scope {
+    All,
+    Only(Vec<i64>),
+}
+
+impl MayCreate {
+    pub fn with_account(self) -> bool {
+        self.with_account
+    }
+}
 
 impl MayRead {
     pub fn patient_id(self) -> i64 {
@@ -23,7 +51,32 @@ impl MayRead {
 
 impl MayWrite {
     pub fn patient_id(self) -> i64 {
-        self.0
+        self.patient_id
+    }
+
+    /// The medical history to store: the caller's, when they may write it; otherwise the
+    /// stored one, which they may repeat or leave out but not change (403).
+    pub fn medical_history(
+        self,
+        stored: Option<String>,
+        asked: Option<String>,
+    ) -> Result<Option<String>, ApiError> {
+        match asked {
+            _ if self.medical_history => Ok(asked),
+            None => Ok(stored),
+            Some(asked) if stored.as_deref() == Some(asked.as_str()) => Ok(stored),
+            Some(_) => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+impl MayList {
+    /// `None`: every patient; `Some(ids)`: only these.
+    pub fn only(&self) -> Option<&[i64]> {
+        match &self.0 {
+            Scope::All => None,
+            Scope::Only(ids) => Some(ids),
+        }
     }
 }
 
@@ -37,13 +90,6 @@ impl MayCheckExists {
     }
 }
 
-/// Which patients a list may show.
-#[derive(Debug, Clone)]
-pub enum ListScope {
-    All,
-    Only(Vec<i64>),
-}
-
 #[derive(Debug, Clone)]
 pub struct Policy {
     appointments: AppointmentsClient,
@@ -54,13 +100,16 @@ impl Policy {
         Self { appointments }
     }
 
-    /// ADMIN, or a service acting for registration.
-    pub fn may_create(principal: &Principal) -> Result<(), ApiError> {
-        principal.require(&[Role::Admin, Role::Service])
+    /// ADMIN, or the identity service creating the profile of a new account.
+    pub fn may_create(principal: &Principal) -> Result<MayCreate, ApiError> {
+        principal.require(&[Role::Admin, Role::Service])?;
+        Ok(MayCreate {
+            with_account: principal.role == Role::Service,
+        })
     }
 
-    /// ADMIN, the patient, or a doctor with an appointment with the patient. Everyone else
-    /// is refused alike, whether or not the patient exists.
+    /// ADMIN, the patient, or a doctor with a care relationship with the patient. Everyone
+    /// else is refused alike, whether or not the patient exists.
     pub async fn may_read(
         &self,
         principal: &Principal,
@@ -81,10 +130,14 @@ impl Policy {
             .ok_or(ApiError::Forbidden)
     }
 
-    /// ADMIN or the patient.
+    /// ADMIN (everything), or the patient (everything but the medical history, which doctors
+    /// and ADMIN write).
     pub fn may_write(principal: &Principal, patient_id: i64) -> Result<MayWrite, ApiError> {
         (principal.is_admin() || principal.is_patient(patient_id))
-            .then_some(MayWrite(patient_id))
+            .then_some(MayWrite {
+                patient_id,
+                medical_history: principal.is_admin(),
+            })
             .ok_or(ApiError::Forbidden)
     }
 
@@ -112,17 +165,69 @@ impl Policy {
     }
 
     /// ADMIN sees every patient; a doctor sees their own patients; nobody else lists.
-    pub async fn list_scope(
+    pub async fn may_list(
         &self,
         principal: &Principal,
         fwd: &Forwarded,
-    ) -> Result<ListScope, ApiError> {
+    ) -> Result<MayList, ApiError> {
         match principal.role {
-            Role::Admin => Ok(ListScope::All),
-            Role::Doctor => Ok(ListScope::Only(
+            Role::Admin => Ok(MayList(Scope::All)),
+            Role::Doctor => Ok(MayList(Scope::Only(
                 self.appointments.caller_patient_ids(fwd).await?,
-            )),
+            ))),
             Role::Patient | Role::Service => Err(ApiError::Forbidden),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, patient_id: Option<i64>) -> Principal {
+        Principal {
+            user_id: 1,
+            role,
+            patient_id,
+            doctor_id: None,
+        }
+    }
+
+    #[test]
+    fn a_patient_keeps_but_does_not_write_their_medical_history() {
+        let patient = Policy::may_write(&principal(Role::Patient, Some(6)), 6).unwrap();
+        let stored = Some("asthma".to_owned());
+        let keep =
+            |asked: Option<&str>| patient.medical_history(stored.clone(), asked.map(str::to_owned));
+        assert_eq!(keep(None).unwrap(), stored);
+        assert_eq!(keep(Some("asthma")).unwrap(), stored);
+        assert!(matches!(keep(Some("none")), Err(ApiError::Forbidden)));
+        assert!(matches!(
+            patient.medical_history(None, Some("none".to_owned())),
+            Err(ApiError::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn an_admin_writes_the_medical_history() {
+        let admin = Policy::may_write(&principal(Role::Admin, None), 6).unwrap();
+        let stored = Some("asthma".to_owned());
+        assert_eq!(admin.medical_history(stored.clone(), None).unwrap(), None);
+        assert_eq!(
+            admin
+                .medical_history(stored, Some("none".to_owned()))
+                .unwrap()
+                .as_deref(),
+            Some("none")
+        );
+    }
+
+    #[test]
+    fn only_the_identity_service_creates_profiles_with_an_account() {
+        let service = Policy::may_create(&principal(Role::Service, None)).unwrap();
+        assert!(service.with_account());
+        let admin = Policy::may_create(&principal(Role::Admin, None)).unwrap();
+        assert!(!admin.with_account());
+        assert!(Policy::may_create(&principal(Role::Patient, Some(6))).is_err());
     }
 }

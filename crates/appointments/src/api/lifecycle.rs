@@ -1,5 +1,5 @@
 use axum::extract::{Path, Query, State};
-use contracts::appointments::{Appointment, CancelQuery, DecisionBody, MAX_REASON_CHARS};
+use contracts::appointments::{Appointment, CancelQuery, DecisionBody};
 use jiff::Timestamp;
 use platform::audit::{Action, AuditContext};
 use platform::docs::{BadRequest, Conflict, NotFound};
@@ -119,7 +119,7 @@ async fn apply(
 
 fn reason(raw: Option<String>) -> Result<Option<String>> {
     raw.filter(|r| !r.trim().is_empty())
-        .map(|r| NonBlank::parse(&r, MAX_REASON_CHARS).map(NonBlank::into_string))
+        .map(|r| NonBlank::reason(&r).map(NonBlank::into_string))
         .transpose()
         .map_err(|message| ApiError::invalid("reason", message))
 }

@@ -3,7 +3,7 @@ use contracts::doctors::Availability;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use platform::validation::Violations;
-use platform::values::{NonBlank, VisitMinutes};
+use platform::values::{NonBlank, VisitMinutes, is_visible, limits};
 use platform::{ApiError, time::parse_instant};
 
 /// A booking whose fields are valid; the doctor and patient are not checked yet. The patient
@@ -32,7 +32,7 @@ impl BookingRequest {
             .check("description", description(input.description))
             .unwrap_or_default();
         let service_type = v.check_optional("serviceType", input.service_type, |s| {
-            NonBlank::parse(&s, 100).map(NonBlank::into_string)
+            NonBlank::parse(&s, limits::LABEL).map(NonBlank::into_string)
         });
         let request = match (patient_id, doctor_id, start) {
             (Some(_), Some(doctor_id), Some(start)) => Some(Self {
@@ -130,12 +130,12 @@ fn duration(minutes: u32) -> Result<u32, String> {
     VisitMinutes::parse(minutes).map(VisitMinutes::get)
 }
 
+/// Optional: an absent or blank description is empty.
 fn description(raw: Option<String>) -> Result<String, String> {
-    let text = raw.unwrap_or_default().trim().to_owned();
-    if text.chars().count() > 2000 {
-        return Err("must be at most 2000 characters".to_owned());
-    }
-    Ok(text)
+    raw.filter(|text| text.chars().any(is_visible))
+        .map_or(Ok(String::new()), |text| {
+            NonBlank::description(&text).map(NonBlank::into_string)
+        })
 }
 
 #[cfg(test)]

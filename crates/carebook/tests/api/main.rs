@@ -14,6 +14,7 @@ mod doctors;
 mod events;
 mod fixtures;
 mod gateway;
+mod limits;
 mod patients;
 mod protocol;
 mod readme;

@@ -1,4 +1,7 @@
+use platform::config::Service;
+use reqwest::Method;
 use serde_json::json;
+use sqlx::{AnyConnection, Connection};
 
 use crate::helpers::{TestApp, monday_at, patient_body};
 
@@ -132,7 +135,88 @@ async fn books_through_the_patient_service(app: &TestApp) {
     assert!(taken.body["detail"].as_str().unwrap().contains("already"));
 }
 
+async fn a_patient_does_not_write_their_medical_history(app: &TestApp) {
+    let account = app.register_patient(1).await;
+    let id = account.patient_id.unwrap();
+    let path = format!("/api/patients/{id}");
+    let mut by_admin = patient_body(1);
+    by_admin["medicalHistory"] = json!("asthma");
+    app.put(&path, &by_admin).await.expect(200);
+
+    let mut own = patient_body(1);
+    own["medicalHistory"] = json!("nothing to report");
+    let token = Some(account.token.as_str());
+    app.call(token, Method::PUT, &path, Some(&own))
+        .await
+        .expect(403);
+    // Left out or repeated, the stored history is kept while the rest changes.
+    own["address"] = json!("2 New Road");
+    own.as_object_mut().unwrap().remove("medicalHistory");
+    let updated = app.call(token, Method::PUT, &path, Some(&own)).await;
+    let updated = updated.expect(200);
+    assert_eq!(updated.body["medicalHistory"], "asthma");
+    assert_eq!(updated.body["address"], "2 New Road");
+    own["medicalHistory"] = json!("asthma");
+    app.call(token, Method::PUT, &path, Some(&own))
+        .await
+        .expect(200);
+    let stored = app.get(&path).await.expect(200);
+    assert_eq!(stored.body["medicalHistory"], "asthma");
+}
+
+async fn an_account_holders_email_changes_only_through_identity(app: &TestApp) {
+    let account = app.register_patient(1).await;
+    let id = account.patient_id.unwrap();
+    let path = format!("/api/patients/{id}");
+    let mut moved = patient_body(1);
+    moved["email"] = json!("admin@example.org");
+    let token = Some(account.token.as_str());
+    for caller in [token, Some(app.admin_token.as_str())] {
+        let refused = app.call(caller, Method::PUT, &path, Some(&moved)).await;
+        let refused = refused.expect(400);
+        assert_eq!(refused.error_fields(), ["email"]);
+        assert!(
+            refused.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("identity")
+        );
+    }
+    let stored = app.get(&path).await.expect(200);
+    assert_eq!(stored.body["email"], "patient1@example.org");
+    app.login("patient1@example.org", &crate::helpers::password(1))
+        .await
+        .expect(200);
+
+    // A profile without an account has no login e-mail to keep.
+    let profile = app.create_patient(2).await;
+    let mut renamed = patient_body(2);
+    renamed["email"] = json!("someone.else@example.org");
+    let updated = app.put(&format!("/api/patients/{profile}"), &renamed).await;
+    assert_eq!(
+        updated.expect(200).body["email"],
+        "someone.else@example.org"
+    );
+}
+
+async fn a_bad_stored_value_is_a_server_error_not_a_default(app: &TestApp) {
+    let id = app.create_patient(1).await;
+    let mut conn = AnyConnection::connect(&app.database_urls[&Service::Patients])
+        .await
+        .unwrap();
+    sqlx::query("UPDATE patients SET dob = 'not a date'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let reply = app.get(&format!("/api/patients/{id}")).await.expect(500);
+    assert_eq!(reply.headers["content-type"], "application/problem+json");
+    app.get("/api/patients").await.expect(500);
+}
+
 on_both_backends!(
+    a_bad_stored_value_is_a_server_error_not_a_default,
+    a_patient_does_not_write_their_medical_history,
+    an_account_holders_email_changes_only_through_identity,
     registers_a_patient_with_a_normalized_phone,
     refuses_invalid_patients_naming_every_field,
     refuses_a_duplicate_email_case_insensitively,

@@ -7,6 +7,7 @@ use platform::docs::{BadQuery, BadRequest, Conflict, NotFound};
 use platform::extract::Json;
 use platform::page::{Page, PageParams};
 use platform::validation::Violations;
+use platform::values::search_term;
 
 use super::doctor_not_found;
 use crate::AppState;
@@ -91,27 +92,4 @@ pub async fn list(
     };
     let (items, total) = state.store.list(&query, page).await?;
     Ok(axum::Json(Page::new(items, page, total)))
-}
-
-/// A blank term filters nothing; a long one is refused.
-fn search_term(raw: Option<&str>) -> Result<Option<&str>, String> {
-    match raw.map(str::trim).filter(|term| !term.is_empty()) {
-        Some(term) if term.chars().count() > 200 => {
-            Err("must be at most 200 characters".to_owned())
-        }
-        term => Ok(term),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::search_term;
-
-    #[test]
-    fn blank_terms_filter_nothing_and_long_ones_are_refused() {
-        assert_eq!(search_term(None), Ok(None));
-        assert_eq!(search_term(Some("  ")), Ok(None));
-        assert_eq!(search_term(Some(" Cardiology ")), Ok(Some("Cardiology")));
-        assert!(search_term(Some(&"x".repeat(201))).is_err());
-    }
 }

@@ -1,6 +1,6 @@
 //! A doctor's answer to an appointment request, checked before it is passed on.
 
-use contracts::appointments::{DecisionBody, MAX_REASON_CHARS};
+use contracts::appointments::DecisionBody;
 use contracts::doctors::DecisionRequest;
 use platform::validation::Violations;
 use platform::values::NonBlank;
@@ -52,9 +52,7 @@ impl Decision {
         }
         let reason = match verdict {
             Verdict::Approve => None,
-            Verdict::Reject => v.check_optional("reason", request.reason, |r| {
-                NonBlank::parse(&r, MAX_REASON_CHARS)
-            }),
+            Verdict::Reject => v.check_optional("reason", request.reason, |r| NonBlank::reason(&r)),
         };
         let decision = Self {
             appointment_id: request.appointment_id,
@@ -121,12 +119,12 @@ mod tests {
 
     #[test]
     fn a_reason_the_appointment_service_would_refuse_is_refused_here() {
-        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        let long = "x".repeat(platform::values::limits::REASON + 1);
         assert_eq!(
             fields(Decision::parse(request(None, Some(&long)), Verdict::Reject)),
             ["reason"]
         );
-        let longest = "x".repeat(MAX_REASON_CHARS);
+        let longest = "x".repeat(platform::values::limits::REASON);
         assert!(Decision::parse(request(None, Some(&longest)), Verdict::Reject).is_ok());
     }
 

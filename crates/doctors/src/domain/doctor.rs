@@ -3,7 +3,7 @@
 use contracts::doctors::{DoctorInput, Gender};
 use platform::time::parse_zone;
 use platform::validation::Violations;
-use platform::values::{Email, NonBlank, PhoneNumber};
+use platform::values::{Email, NonBlank, PhoneNumber, limits};
 
 use crate::domain::schedule::{DEFAULT_SLOT_MINUTES, parse_slot_minutes};
 
@@ -27,10 +27,13 @@ impl DoctorDetails {
     /// defaults, also on a full update.
     pub fn parse(input: DoctorInput) -> platform::Result<Self> {
         let mut v = Violations::default();
-        let name = v.check("name", NonBlank::parse(&input.name, 200));
+        let name = v.check("name", NonBlank::name(&input.name));
         let email = v.check("email", Email::parse(&input.email));
         let phone = v.check("phone", PhoneNumber::parse(&input.phone));
-        let speciality = v.check("speciality", NonBlank::parse(&input.speciality, 100));
+        let speciality = v.check(
+            "speciality",
+            NonBlank::parse(&input.speciality, limits::LABEL),
+        );
         let slot_minutes = v.check(
             "slotMinutes",
             parse_slot_minutes(input.slot_minutes.unwrap_or(DEFAULT_SLOT_MINUTES)),

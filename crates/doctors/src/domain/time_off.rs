@@ -23,7 +23,7 @@ impl TimeOffPeriod {
         let mut v = Violations::default();
         let from = v.check("from", parse_instant(&input.from, clinic));
         let to = v.check("to", parse_instant(&input.to, clinic));
-        let reason = v.check_optional("reason", input.reason, |r| NonBlank::parse(&r, 500));
+        let reason = v.check_optional("reason", input.reason, |r| NonBlank::reason(&r));
         if let (Some(from), Some(to)) = (from, to) {
             if to <= from {
                 v.add("to", "must be after from");

@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use platform::ApiError;
 use platform::auth::Principal;
 use platform::validation::Violations;
-use platform::values::{Email, NonBlank, PhoneNumber};
+use platform::values::{Email, NonBlank, PhoneNumber, limits, parse_dob};
 
 use super::password::Password;
 
@@ -54,12 +54,12 @@ impl Registration {
         );
         let profile = match role {
             AccountRole::Patient => {
-                let name = v.check("name", required(input.name, |n| NonBlank::parse(n, 200)));
+                let name = v.check("name", required(input.name, NonBlank::name));
                 let phone = v.check("phone", required(input.phone, PhoneNumber::parse));
                 let dob = v.check("dob", required(input.dob, |d| parse_dob(d, today)));
                 let address = v.check(
                     "address",
-                    required(input.address, |a| NonBlank::parse(a, 500)),
+                    required(input.address, |a| NonBlank::parse(a, limits::ADDRESS)),
                 );
                 match (&email, name, phone, dob, address) {
                     (Some(email), Some(name), Some(phone), Some(dob), Some(address)) => {
@@ -76,11 +76,11 @@ impl Registration {
                 }
             }
             AccountRole::Doctor => {
-                let name = v.check("name", required(input.name, |n| NonBlank::parse(n, 200)));
+                let name = v.check("name", required(input.name, NonBlank::name));
                 let phone = v.check("phone", required(input.phone, PhoneNumber::parse));
                 let speciality = v.check(
                     "speciality",
-                    required(input.speciality, |s| NonBlank::parse(s, 100)),
+                    required(input.speciality, |s| NonBlank::parse(s, limits::LABEL)),
                 );
                 match (&email, name, phone, speciality) {
                     (Some(email), Some(name), Some(phone), Some(speciality)) => {
@@ -122,22 +122,6 @@ fn required<T>(
         Some(raw) => parse(&raw),
         None => Err("is required".to_owned()),
     }
-}
-
-/// `YYYY-MM-DD`, in the past and within 150 years (the patient service checks it again in the
-/// clinic's time zone).
-fn parse_dob(raw: &str, today: Date) -> Result<Date, String> {
-    let dob: Date = raw
-        .trim()
-        .parse()
-        .map_err(|_| "must be a date in the form YYYY-MM-DD".to_owned())?;
-    if dob >= today {
-        return Err("must be in the past".to_owned());
-    }
-    if dob.year() < today.year() - 150 {
-        return Err("must be within the last 150 years".to_owned());
-    }
-    Ok(dob)
 }
 
 #[cfg(test)]

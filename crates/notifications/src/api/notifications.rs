@@ -9,16 +9,13 @@ use platform::docs::{BadQuery, BadRequest, Unprocessable};
 use platform::extract::Json;
 use platform::page::{Page, PageParams};
 use platform::validation::Violations;
-use platform::values::NonBlank;
+use platform::values::{NonBlank, limits};
 use platform::{ApiError, Result};
 
 use crate::AppState;
 use crate::domain::{Facts, NewNotificationRow, Recipient};
 use crate::policy;
 use crate::store::ListFilter;
-
-const MAX_MESSAGE_CHARS: usize = 2000;
-const MAX_SUBJECT_CHARS: usize = 200;
 
 /// Notifications, newest first (ADMIN: all; a patient or doctor: their own).
 ///
@@ -40,11 +37,11 @@ pub async fn list(
         recipient_id: filter.recipient_id,
         status: filter.status,
     };
-    let filter = match policy::scope_list(&ctx.principal, asked.clone()) {
-        Ok(filter) => filter,
+    let access = match policy::may_list(&ctx.principal, asked.clone()) {
+        Ok(access) => access,
         Err(refused) => return Err(audit_refusal(&state, &ctx, &asked, refused).await),
     };
-    let (items, total) = state.store.list(&filter, page).await?;
+    let (items, total) = state.store.list(&access, page).await?;
     for n in items
         .iter()
         .filter(|n| n.recipient.kind == RecipientType::Patient)
@@ -72,7 +69,7 @@ pub async fn create(
     forwarded: Forwarded,
     Json(input): Json<NewNotification>,
 ) -> Result<(StatusCode, axum::Json<Notification>)> {
-    policy::may_send(&ctx.principal)?;
+    let access = policy::may_send(&ctx.principal)?;
     let row = validate(&state, input)?;
     let recipient = row.recipient;
     let result = async {
@@ -85,24 +82,23 @@ pub async fn create(
         }
         state
             .store
-            .insert(&row, state.clock.now())
+            .insert(access, &row, state.clock.now(), &ctx)
             .await?
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("message key collision")))
     }
     .await;
-    let resource = match &result {
-        Ok(n) => format!("notification/{}", n.id),
-        Err(_) => "notification".to_owned(),
-    };
-    let stored = match recipient.kind {
-        RecipientType::Patient => {
+    // A patient's message is audited inside its transaction; a failure to send one, here.
+    let stored = match (result, recipient.kind) {
+        (Err(err), RecipientType::Patient) => {
             let patient = Some(recipient.id);
-            state
-                .audit
-                .outcome(&ctx, patient, Action::Create, &resource, result)
-                .await?
+            let failed = Err(err);
+            let audited =
+                state
+                    .audit
+                    .outcome(&ctx, patient, Action::Create, "notification", failed);
+            audited.await?
         }
-        RecipientType::Doctor => result?,
+        (result, _) => result?,
     };
     tracing::info!(
         notification_id = stored.id,
@@ -121,12 +117,9 @@ fn validate(state: &AppState, input: NewNotification) -> Result<NewNotificationR
     if input.recipient_id <= 0 {
         v.add("recipientId", "must be a positive id");
     }
-    let message = v.check(
-        "message",
-        NonBlank::parse(&input.message, MAX_MESSAGE_CHARS),
-    );
+    let message = v.check("message", NonBlank::parse(&input.message, limits::MESSAGE));
     let subject = v.check_optional("subject", input.subject, |raw| {
-        NonBlank::parse(&raw, MAX_SUBJECT_CHARS)
+        NonBlank::parse(&raw, limits::SUBJECT)
     });
     let channel = input.channel.unwrap_or(Channel::InApp);
     if !state.channels.is_enabled(channel) {

@@ -6,14 +6,21 @@ use platform::db::Backend;
 use platform::time::to_millis;
 use sqlx::AssertSqlSafe;
 
-use super::{COLUMNS, NotificationRow, NotificationStore};
+use super::{COLUMNS, NotificationRow, NotificationStore, decode};
 use crate::domain::StoredNotification;
+use crate::policy::MayDeliver;
 
 /// A notification this worker holds until `lease_until`; nobody else sends it meanwhile.
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    pub notification: StoredNotification,
-    pub lease_until: Timestamp,
+    notification: StoredNotification,
+    lease_until: Timestamp,
+}
+
+impl Claimed {
+    pub fn notification(&self) -> &StoredNotification {
+        &self.notification
+    }
 }
 
 /// What came of one attempt. Each counts as an attempt.
@@ -52,6 +59,7 @@ impl NotificationStore {
     /// A crashed worker's lease runs out, and the notification is claimed again.
     pub async fn claim_due(
         &self,
+        _: MayDeliver,
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
@@ -97,7 +105,7 @@ impl NotificationStore {
                 .await?;
             if let Some(row) = row {
                 claimed.push(Claimed {
-                    notification: row.into_domain(),
+                    notification: decode(row)?,
                     lease_until,
                 });
             }

@@ -1,5 +1,6 @@
 use contracts::notifications::{NotificationStatus, RecipientType};
 use jiff::Timestamp;
+use platform::audit::{Action, AuditContext};
 use platform::db::{fetch_page, where_all};
 use platform::page::PageRequest;
 use platform::time::to_millis;
@@ -7,8 +8,11 @@ use sqlx::any::AnyArguments;
 use sqlx::error::BoxDynError;
 use sqlx::{AnyConnection, Arguments, AssertSqlSafe};
 
-use super::{COLUMNS, NotificationRow, NotificationStore};
+use super::{COLUMNS, NotificationRow, NotificationStore, decode};
 use crate::domain::{NewNotificationRow, StoredNotification};
+#[cfg(test)]
+use crate::policy::MayDeliver;
+use crate::policy::{MayList, MaySend};
 
 /// Which notifications a list asks for; every field narrows the result.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,46 +69,62 @@ pub async fn insert_notification(
         .bind(&new.dedupe_key)
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(NotificationRow::into_domain))
+    row.map(decode).transpose()
 }
 
 impl NotificationStore {
-    /// Stores one notification outside any event (an administrator's message).
+    /// Stores an administrator's message outside any event; a patient's is audited in the same
+    /// transaction.
     pub async fn insert(
         &self,
+        _: MaySend,
         new: &NewNotificationRow,
         now: Timestamp,
+        ctx: &AuditContext,
     ) -> platform::Result<Option<StoredNotification>> {
-        let mut conn = self.db.pool().acquire().await?;
-        Ok(insert_notification(&mut conn, new, now).await?)
+        let mut tx = self.db.begin().await?;
+        let stored = insert_notification(&mut tx, new, now).await?;
+        if let Some(n) = &stored
+            && n.recipient.kind == RecipientType::Patient
+        {
+            let resource = format!("notification/{}", n.id);
+            let patient = Some(n.recipient.id);
+            self.audit
+                .record_in(&mut tx, ctx, patient, Action::Create, &resource)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(stored)
     }
 
     #[cfg(test)]
-    pub async fn find(&self, id: i64) -> platform::Result<Option<StoredNotification>> {
+    pub async fn find(
+        &self,
+        _: MayDeliver,
+        id: i64,
+    ) -> platform::Result<Option<StoredNotification>> {
         let sql = format!("SELECT {COLUMNS} FROM notifications WHERE id = $1");
         let row: Option<NotificationRow> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.db.pool())
             .await?;
-        Ok(row.map(NotificationRow::into_domain))
+        Ok(row.map(decode).transpose()?)
     }
 
-    /// A page of notifications, newest first, with the total count of the filter.
+    /// A page of the notifications `access` selects, newest first, with their total count.
     pub async fn list(
         &self,
-        filter: &ListFilter,
+        access: &MayList,
         page: PageRequest,
     ) -> platform::Result<(Vec<StoredNotification>, i64)> {
         let (rows, total): (Vec<NotificationRow>, i64) = fetch_page(
             &self.db,
             ("notifications", COLUMNS, "id DESC"),
-            &|args| filter.where_clause(args),
+            &|args| access.filter().where_clause(args),
             page,
         )
         .await?;
-        Ok((
-            rows.into_iter().map(NotificationRow::into_domain).collect(),
-            total,
-        ))
+        let items = rows.into_iter().map(decode).collect::<sqlx::Result<_>>()?;
+        Ok((items, total))
     }
 }

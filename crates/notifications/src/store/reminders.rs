@@ -7,7 +7,7 @@ use contracts::events::AppointmentChanged;
 use contracts::notifications::{Channel, NotificationKind};
 use jiff::{SignedDuration, Timestamp};
 use platform::db::Backend;
-use platform::time::{from_millis, to_millis};
+use platform::time::to_millis;
 use sqlx::{AnyConnection, AssertSqlSafe};
 
 use super::{NotificationStore, insert_notification};
@@ -215,7 +215,10 @@ impl NotificationStore {
             .await?;
         let mut pass = ReminderPass::default();
         for reminder in due {
-            let start = from_millis(reminder.start_at);
+            // A bad stored start fails the pass (and is logged) rather than remind of 1970.
+            let start = Timestamp::from_millisecond(reminder.start_at).map_err(|_| {
+                anyhow::anyhow!("reminder {}: stored start_at is not valid", reminder.id)
+            })?;
             let status = if !reminder.is_current() {
                 pass.cancelled += 1;
                 "CANCELLED"
@@ -224,8 +227,12 @@ impl NotificationStore {
                 "EXPIRED"
             } else {
                 for &channel in channels {
-                    insert_notification(&mut tx, &reminder_notification(&reminder, channel), now)
-                        .await?;
+                    insert_notification(
+                        &mut tx,
+                        &reminder_notification(&reminder, start, channel),
+                        now,
+                    )
+                    .await?;
                 }
                 pass.sent += 1;
                 "SENT"
@@ -255,12 +262,17 @@ impl NotificationStore {
         .fetch_optional(self.db.pool())
         .await?;
         Ok(row.and_then(|(status, due)| {
-            ReminderStatus::parse(&status).map(|status| (status, from_millis(due)))
+            let due = Timestamp::from_millisecond(due).ok()?;
+            ReminderStatus::parse(&status).map(|status| (status, due))
         }))
     }
 }
 
-fn reminder_notification(reminder: &DueReminder, channel: Channel) -> NewNotificationRow {
+fn reminder_notification(
+    reminder: &DueReminder,
+    start: Timestamp,
+    channel: Channel,
+) -> NewNotificationRow {
     NewNotificationRow {
         recipient: Recipient::patient(reminder.patient_id),
         channel,
@@ -268,7 +280,7 @@ fn reminder_notification(reminder: &DueReminder, channel: Channel) -> NewNotific
         appointment_id: Some(reminder.appointment_id),
         facts: Facts {
             appointment_id: Some(reminder.appointment_id),
-            start: Some(from_millis(reminder.start_at)),
+            start: Some(start),
             counterpart_id: Some(reminder.doctor_id),
             ..Facts::default()
         },

@@ -18,11 +18,13 @@ use platform::testing::TestDatabase;
 
 use super::{DOCTOR, Harness, PATIENT, appointment, hours, on_both_backends};
 use crate::api::notifications::{create, list};
+use crate::policy;
 
 on_both_backends!(
     an_admin_sends_a_message_that_the_worker_delivers,
     a_message_is_validated_whole_and_its_recipient_must_exist,
     patients_and_doctors_list_only_their_own_and_reads_are_audited,
+    a_message_whose_audit_row_fails_is_not_stored,
 );
 
 fn ctx(role: Role, patient_id: Option<i64>, doctor_id: Option<i64>) -> AuditContext {
@@ -94,7 +96,12 @@ async fn an_admin_sends_a_message_that_the_worker_delivers(db: TestDatabase) {
         h.service.worker().deliver_due(h.now()).await.unwrap().sent,
         1
     );
-    let delivered = h.store().find(sent.id).await.unwrap().unwrap();
+    let delivered = h
+        .store()
+        .find(policy::delivery_worker(), sent.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(delivered.status, NotificationStatus::Sent);
     assert_eq!(delivered.message.as_deref(), Some("Closed on Friday."));
     assert_eq!(
@@ -240,4 +247,20 @@ async fn the_service_refuses_to_start_without_a_service_secret() {
     // Secrets stay out of logged configurations.
     let shown = format!("{:?}", h.config);
     assert!(!shown.contains("service-secret-for-tests") && !shown.contains("sms-token"));
+}
+
+async fn a_message_whose_audit_row_fails_is_not_stored(db: TestDatabase) {
+    let h = Harness::new(db).await;
+    sqlx::query("DROP TABLE audit_log")
+        .execute(h.service.db().pool())
+        .await
+        .unwrap();
+    let state = h.service.state.clone();
+    let input = message(PATIENT, "Closed on Friday.");
+    let sent = create(State(state), admin(), caller(), Json(input)).await;
+    assert!(matches!(sent, Err(ApiError::Internal(_))));
+    assert!(
+        h.all().await.is_empty(),
+        "the message and its audit row go together"
+    );
 }

@@ -11,6 +11,7 @@ use platform::testing::TestDatabase;
 
 use super::{Harness, PATIENT, PATIENT_PHONE, SMS_FROM, appointment, hours, on_both_backends};
 use crate::domain::StoredNotification;
+use crate::policy;
 use crate::worker::{DeliveryPass, MAX_ATTEMPTS, backoff};
 
 on_both_backends!(
@@ -224,11 +225,14 @@ async fn a_claimed_notification_is_not_claimed_again_until_its_lease_ends(db: Te
     .await;
     let store = h.store();
     let lease = h.now() + hours(1);
-    let first = store.claim_due(h.now(), lease, 10).await.unwrap();
+    let first = store
+        .claim_due(policy::delivery_worker(), h.now(), lease, 10)
+        .await
+        .unwrap();
     assert_eq!(first.len(), 2);
     assert!(
         store
-            .claim_due(h.now(), lease, 10)
+            .claim_due(policy::delivery_worker(), h.now(), lease, 10)
             .await
             .unwrap()
             .is_empty()

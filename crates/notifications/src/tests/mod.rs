@@ -18,6 +18,7 @@ use contracts::appointments::AppointmentStatus;
 use contracts::events::AppointmentChanged;
 use contracts::notifications::{Channel, NotificationKind, RecipientType};
 use jiff::{SignedDuration, Timestamp};
+use platform::auth::{Principal, Role};
 use platform::config::ClinicConfig;
 use platform::events::{Delivered, deliver};
 use platform::outbox::Envelope;
@@ -27,6 +28,7 @@ use platform::time::Clock;
 
 use crate::channels::SmsConfig;
 use crate::domain::StoredNotification;
+use crate::policy;
 use crate::store::{ListFilter, NotificationStore};
 use crate::{Config, MIGRATIONS, NotificationService};
 
@@ -159,11 +161,8 @@ impl Harness {
     /// Every stored notification, newest first.
     pub async fn all(&self) -> Vec<StoredNotification> {
         let page = PageRequest { page: 0, size: 100 };
-        let (items, _) = self
-            .store()
-            .list(&ListFilter::default(), page)
-            .await
-            .unwrap();
+        let everything = policy::may_list(&admin(), ListFilter::default()).unwrap();
+        let (items, _) = self.store().list(&everything, page).await.unwrap();
         items
     }
 
@@ -173,6 +172,16 @@ impl Harness {
             .into_iter()
             .filter(|n| n.kind == kind)
             .collect()
+    }
+}
+
+/// The bootstrap administrator, as a token would name them.
+pub fn admin() -> Principal {
+    Principal {
+        user_id: 1,
+        role: Role::Admin,
+        patient_id: None,
+        doctor_id: None,
     }
 }
 

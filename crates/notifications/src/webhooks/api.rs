@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use contracts::events::types;
 use contracts::webhooks::{NewWebhook, Webhook, WebhookDelivery};
-use platform::auth::{Principal, Role};
+use platform::auth::Principal;
 use platform::docs::{BadQuery, BadRequest, NotFound};
 use platform::extract::Json;
 use platform::page::{Page, PageParams};
@@ -12,6 +12,7 @@ use platform::validation::Violations;
 use platform::{ApiError, Result};
 
 use super::{Webhooks, target};
+use crate::policy;
 
 const MIN_SECRET: usize = 16;
 
@@ -25,7 +26,7 @@ pub async fn create(
     principal: Principal,
     Json(new): Json<NewWebhook>,
 ) -> Result<(StatusCode, axum::Json<Webhook>)> {
-    principal.require(&[Role::Admin])?;
+    let access = policy::may_manage_webhooks(&principal)?;
     let mut v = Violations::default();
     let url = v.check("url", target::parse_url(&new.url));
     if let Some(url) = &url
@@ -51,7 +52,13 @@ pub async fn create(
     let url = v.finish(url)?;
     let webhook = hooks
         .store
-        .insert(url.as_str(), &events, &new.secret, hooks.clock.now())
+        .insert(
+            access,
+            url.as_str(),
+            &events,
+            &new.secret,
+            hooks.clock.now(),
+        )
         .await?;
     tracing::info!(webhook_id = webhook.id, "webhook subscribed");
     Ok((StatusCode::CREATED, axum::Json(webhook)))
@@ -66,9 +73,9 @@ pub async fn list(
     principal: Principal,
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<Page<Webhook>>> {
-    principal.require(&[Role::Admin])?;
+    let access = policy::may_manage_webhooks(&principal)?;
     let page = page.validate()?;
-    let (items, total) = hooks.store.list(page).await?;
+    let (items, total) = hooks.store.list(access, page).await?;
     Ok(axum::Json(Page::new(items, page, total)))
 }
 
@@ -81,8 +88,8 @@ pub async fn delete(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    principal.require(&[Role::Admin])?;
-    if hooks.store.delete(id, hooks.clock.now()).await? {
+    let access = policy::may_manage_webhooks(&principal)?;
+    if hooks.store.delete(access, id, hooks.clock.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(id))
@@ -99,12 +106,12 @@ pub async fn deliveries(
     Path(id): Path<i64>,
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<Page<WebhookDelivery>>> {
-    principal.require(&[Role::Admin])?;
+    let access = policy::may_manage_webhooks(&principal)?;
     let page = page.validate()?;
-    if !hooks.store.exists(id).await? {
+    if !hooks.store.exists(access, id).await? {
         return Err(not_found(id));
     }
-    let (items, total) = hooks.store.deliveries(id, page).await?;
+    let (items, total) = hooks.store.deliveries(access, id, page).await?;
     Ok(axum::Json(Page::new(items, page, total)))
 }
 

@@ -11,6 +11,7 @@ use sha2::Sha256;
 
 use super::store::{Attempt, DueDelivery, WebhookStore};
 use super::target::{GuardedResolver, is_public, parse_url};
+use crate::policy;
 
 /// Attempts before a delivery is given up (the last ones an hour apart: about a day in all).
 const MAX_ATTEMPTS: i64 = 30;
@@ -97,7 +98,8 @@ pub async fn deliver_due(
 ) -> anyhow::Result<usize> {
     let now = clock.now();
     let lease_until = now + jiff::SignedDuration::try_from(LEASE)?;
-    let due = store.claim_due(now, lease_until, BATCH).await?;
+    let worker = policy::delivery_worker();
+    let due = store.claim_due(worker, now, lease_until, BATCH).await?;
     for delivery in &due {
         let (status, outcome) = match sender.post(delivery, now).await {
             Ok(status) if (200..300).contains(&status) => (Some(status), Attempt::Delivered),
@@ -108,7 +110,7 @@ pub async fn deliver_due(
             Err(error) => (None, retry(delivery, now, error)),
         };
         store
-            .record_attempt(delivery.id, clock.now(), status, outcome)
+            .record_attempt(worker, delivery.id, clock.now(), status, outcome)
             .await?;
     }
     Ok(due.len())

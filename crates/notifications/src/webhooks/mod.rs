@@ -6,6 +6,7 @@
 
 mod api;
 mod delivery;
+mod rows;
 mod store;
 mod target;
 

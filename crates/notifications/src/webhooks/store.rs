@@ -1,80 +1,20 @@
 //! Subscriptions and their delivery log.
 
-use contracts::webhooks::{DeliveryStatus, Webhook, WebhookDelivery};
+use contracts::webhooks::{Webhook, WebhookDelivery};
 use jiff::Timestamp;
 use platform::db::{Backend, Db, fetch_page};
 use platform::outbox::Envelope;
 use platform::page::PageRequest;
-use platform::time::{from_millis, to_millis};
+use platform::time::to_millis;
 use sqlx::any::AnyArguments;
 use sqlx::{AnyConnection, Arguments};
 
-const WEBHOOK_COLUMNS: &str = "id, url, event_types, created_at";
-const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, event_type, status, attempts, \
-     last_status, last_error, created_at, delivered_at";
+use super::rows::{DELIVERY_COLUMNS, DeliveryRow, WEBHOOK_COLUMNS, WebhookRow};
+use crate::policy::{MayDeliver, MayManageWebhooks};
 
 #[derive(Debug, Clone)]
 pub struct WebhookStore {
     db: Db,
-}
-
-#[derive(sqlx::FromRow)]
-struct WebhookRow {
-    id: i64,
-    url: String,
-    event_types: String,
-    created_at: i64,
-}
-
-impl WebhookRow {
-    fn into_webhook(self) -> Webhook {
-        Webhook {
-            id: self.id,
-            url: self.url,
-            events: self
-                .event_types
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            created_at: from_millis(self.created_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct DeliveryRow {
-    id: i64,
-    webhook_id: i64,
-    event_id: String,
-    event_type: String,
-    status: String,
-    attempts: i64,
-    last_status: Option<i64>,
-    last_error: Option<String>,
-    created_at: i64,
-    delivered_at: Option<i64>,
-}
-
-impl DeliveryRow {
-    fn into_delivery(self) -> WebhookDelivery {
-        WebhookDelivery {
-            id: self.id,
-            webhook_id: self.webhook_id,
-            event_id: self.event_id,
-            event_type: self.event_type,
-            status: match self.status.as_str() {
-                "DELIVERED" => DeliveryStatus::Delivered,
-                "FAILED" => DeliveryStatus::Failed,
-                _ => DeliveryStatus::Pending,
-            },
-            attempts: self.attempts,
-            last_status: self.last_status,
-            last_error: self.last_error,
-            created_at: from_millis(self.created_at),
-            delivered_at: self.delivered_at.map(from_millis),
-        }
-    }
 }
 
 /// A delivery claimed by this instance, with what sending it needs.
@@ -95,6 +35,7 @@ impl WebhookStore {
 
     pub async fn insert(
         &self,
+        _: MayManageWebhooks,
         url: &str,
         events: &[String],
         secret: &str,
@@ -110,21 +51,31 @@ impl WebhookStore {
         .bind(to_millis(now))
         .fetch_one(self.db.pool())
         .await?;
-        Ok(row.into_webhook())
+        Ok(Webhook::try_from(row)?)
     }
 
-    pub async fn list(&self, page: PageRequest) -> platform::Result<(Vec<Webhook>, i64)> {
+    pub async fn list(
+        &self,
+        _: MayManageWebhooks,
+        page: PageRequest,
+    ) -> platform::Result<(Vec<Webhook>, i64)> {
         let filter = |_: &mut AnyArguments| Ok("WHERE deleted_at IS NULL".to_owned());
         let table = ("webhooks", WEBHOOK_COLUMNS, "id");
         let (rows, total) = fetch_page::<WebhookRow>(&self.db, table, &filter, page).await?;
-        Ok((
-            rows.into_iter().map(WebhookRow::into_webhook).collect(),
-            total,
-        ))
+        let items = rows
+            .into_iter()
+            .map(Webhook::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((items, total))
     }
 
     /// Ends a subscription; its undelivered events are given up. `false` when there was none.
-    pub async fn delete(&self, id: i64, now: Timestamp) -> platform::Result<bool> {
+    pub async fn delete(
+        &self,
+        _: MayManageWebhooks,
+        id: i64,
+        now: Timestamp,
+    ) -> platform::Result<bool> {
         let mut tx = self.db.begin().await?;
         let deleted =
             sqlx::query("UPDATE webhooks SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
@@ -144,7 +95,7 @@ impl WebhookStore {
         Ok(deleted == 1)
     }
 
-    pub async fn exists(&self, id: i64) -> platform::Result<bool> {
+    pub async fn exists(&self, _: MayManageWebhooks, id: i64) -> platform::Result<bool> {
         let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM webhooks WHERE id = $1")
             .bind(id)
             .fetch_optional(self.db.pool())
@@ -154,6 +105,7 @@ impl WebhookStore {
 
     pub async fn deliveries(
         &self,
+        _: MayManageWebhooks,
         webhook_id: i64,
         page: PageRequest,
     ) -> platform::Result<(Vec<WebhookDelivery>, i64)> {
@@ -163,15 +115,17 @@ impl WebhookStore {
         };
         let table = ("webhook_deliveries", DELIVERY_COLUMNS, "id");
         let (rows, total) = fetch_page::<DeliveryRow>(&self.db, table, &filter, page).await?;
-        Ok((
-            rows.into_iter().map(DeliveryRow::into_delivery).collect(),
-            total,
-        ))
+        let items = rows
+            .into_iter()
+            .map(WebhookDelivery::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((items, total))
     }
 
     /// Leases up to `limit` due deliveries to this instance until `lease_until`.
     pub async fn claim_due(
         &self,
+        _: MayDeliver,
         now: Timestamp,
         lease_until: Timestamp,
         limit: i64,
@@ -213,6 +167,7 @@ impl WebhookStore {
     /// Records one attempt: delivered, to be retried at `retry_at`, or (no retry) failed.
     pub async fn record_attempt(
         &self,
+        _: MayDeliver,
         id: i64,
         now: Timestamp,
         status: Option<u16>,

@@ -6,13 +6,14 @@ use platform::client::Forwarded;
 use platform::docs::{BadQuery, BadRequest, Conflict, NotFound};
 use platform::extract::Json;
 use platform::page::{Page, PageParams};
+use platform::values::search_term;
 use platform::{ApiError, Result};
 
 use crate::AppState;
 use crate::domain::PatientDetails;
 use crate::policy::Policy;
 
-/// Register a patient (ADMIN).
+/// Register a patient (ADMIN; the identity service for a new account).
 #[utoipa::path(post, path = "/api/patients", tag = "patients",
     request_body = PatientInput,
     responses((status = 201, body = Patient), BadRequest, Conflict))]
@@ -21,14 +22,9 @@ pub async fn create(
     ctx: AuditContext,
     Json(input): Json<PatientInput>,
 ) -> Result<(StatusCode, axum::Json<Patient>)> {
-    Policy::may_create(&ctx.principal)?;
+    let access = Policy::may_create(&ctx.principal)?;
     let details = PatientDetails::parse(input, state.today())?;
-    let patient = state.store.insert(&details).await?;
-    let resource = format!("patient/{}", patient.id);
-    state
-        .audit
-        .outcome(&ctx, Some(patient.id), Action::Create, &resource, Ok(()))
-        .await?;
+    let patient = state.store.insert(access, &details, &ctx).await?;
     tracing::info!(patient_id = patient.id, "patient registered");
     Ok((StatusCode::CREATED, axum::Json(patient)))
 }
@@ -60,6 +56,11 @@ pub async fn get(
 }
 
 /// Replace a patient's editable fields (ADMIN; the patient).
+///
+/// `medicalHistory` is written by doctors with a care relationship and ADMIN only: a patient may
+/// repeat or leave out the stored history (it is kept), and a change of it is `403` with
+/// nothing changed. The e-mail of a patient with an account is the account's login e-mail; a
+/// change of it here is `400` naming `email` (it changes through identity).
 #[utoipa::path(put, path = "/api/patients/{id}", tag = "patients",
     params(("id" = i64, Path, description = "Patient id")),
     request_body = PatientInput,
@@ -75,16 +76,22 @@ pub async fn update(
         let details = PatientDetails::parse(input, state.today())?;
         state
             .store
-            .update(access, &details)
+            .update(access, &details, &ctx)
             .await?
             .ok_or_else(|| not_found(id))
     }
     .await;
-    let resource = format!("patient/{id}");
-    let patient = state
-        .audit
-        .outcome(&ctx, Some(id), Action::Update, &resource, result)
-        .await?;
+    // A success was audited inside its transaction; a refusal or failure is audited here.
+    let patient = match result {
+        Ok(patient) => patient,
+        Err(err) => {
+            let resource = format!("patient/{id}");
+            let failed = state
+                .audit
+                .outcome(&ctx, Some(id), Action::Update, &resource, Err(err));
+            return failed.await;
+        }
+    };
     Ok(axum::Json(patient))
 }
 
@@ -100,12 +107,9 @@ pub async fn list(
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<Page<Patient>>> {
     let page = page.validate()?;
-    let q = filter.q.as_deref().filter(|q| !q.trim().is_empty());
-    if q.is_some_and(|q| q.len() > 200) {
-        return Err(ApiError::invalid("q", "must be at most 200 characters"));
-    }
-    let scope = state.policy.list_scope(&ctx.principal, &forwarded).await?;
-    let (items, total) = state.store.list(q, &scope, page).await?;
+    let q = search_term(filter.q.as_deref()).map_err(|message| ApiError::invalid("q", message))?;
+    let access = state.policy.may_list(&ctx.principal, &forwarded).await?;
+    let (items, total) = state.store.list(q, &access, page).await?;
     // Every patient whose data left the service is on the trail.
     for patient in &items {
         let resource = format!("patient/{}", patient.id);

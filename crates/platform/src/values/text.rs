@@ -1,15 +1,15 @@
 use std::fmt;
 
-/// Trimmed text that is neither empty nor longer than its field allows.
+use super::limits;
+
+/// Trimmed text with at least one visible character, no control characters (other than line
+/// breaks and tabs), and no longer than its field allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NonBlank(String);
 
 impl NonBlank {
     pub fn parse(raw: &str, max_chars: usize) -> Result<Self, String> {
         let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err("must not be blank".to_owned());
-        }
         if trimmed.chars().count() > max_chars {
             return Err(format!("must be at most {max_chars} characters"));
         }
@@ -19,7 +19,25 @@ impl NonBlank {
         {
             return Err("must not contain control characters".to_owned());
         }
+        if !trimmed.chars().any(is_visible) {
+            return Err("must contain a visible character".to_owned());
+        }
         Ok(Self(trimmed.to_owned()))
+    }
+
+    /// A person's name.
+    pub fn name(raw: &str) -> Result<Self, String> {
+        Self::parse(raw, limits::NAME)
+    }
+
+    /// A rejection, cancellation or time-off reason.
+    pub fn reason(raw: &str) -> Result<Self, String> {
+        Self::parse(raw, limits::REASON)
+    }
+
+    /// What an appointment is about.
+    pub fn description(raw: &str) -> Result<Self, String> {
+        Self::parse(raw, limits::DESCRIPTION)
     }
 
     pub fn as_str(&self) -> &str {
@@ -37,9 +55,47 @@ impl fmt::Display for NonBlank {
     }
 }
 
+/// A list's search term: a blank one filters nothing, a long one is refused.
+pub fn search_term(raw: Option<&str>) -> Result<Option<&str>, String> {
+    match raw.map(str::trim).filter(|term| !term.is_empty()) {
+        Some(term) if term.chars().count() > limits::SEARCH_TERM => Err(format!(
+            "must be at most {} characters",
+            limits::SEARCH_TERM
+        )),
+        term => Ok(term),
+    }
+}
+
+/// Whether a character shows something: not white space, not a control character, and not one
+/// of the characters Unicode says to render as nothing (`Default_Ignorable_Code_Point`: zero-width
+/// spaces and joiners, direction marks, variation selectors, fillers, tags). A text of only
+/// such characters looks empty while passing a plain emptiness check.
+pub fn is_visible(c: char) -> bool {
+    !(c.is_whitespace() || c.is_control() || is_default_ignorable(c) || c == '\u{2800}')
+}
+
+/// Unicode 15's `Default_Ignorable_Code_Point` property (DerivedCoreProperties.txt).
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
 #[cfg(test)]
 mod tests {
-    use super::NonBlank;
+    use super::{NonBlank, search_term};
+
+    #[test]
+    fn blank_terms_filter_nothing_and_long_ones_are_refused() {
+        assert_eq!(search_term(None), Ok(None));
+        assert_eq!(search_term(Some("  ")), Ok(None));
+        assert_eq!(search_term(Some(" Cardiology ")), Ok(Some("Cardiology")));
+        assert!(search_term(Some(&"é".repeat(200))).is_ok());
+        assert!(search_term(Some(&"x".repeat(201))).is_err());
+    }
 
     #[test]
     fn trims_and_refuses_blank_or_long_text() {
@@ -47,5 +103,42 @@ mod tests {
         assert!(NonBlank::parse("   ", 10).is_err());
         assert!(NonBlank::parse("abcdefghijk", 10).is_err());
         assert!(NonBlank::parse("a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn text_of_only_invisible_characters_is_blank() {
+        for raw in [
+            "\u{200B}\u{200B}",
+            "\u{200C}\u{200D}\u{2060}",
+            "\u{FEFF}",
+            " \u{00A0}\u{3000} ",
+            "\u{3164}\u{115F}",
+            "\u{200E}\u{202E}",
+            "\u{E0041}\u{FE0F}",
+            "\u{2800}",
+        ] {
+            assert_eq!(
+                NonBlank::name(raw),
+                Err("must contain a visible character".to_owned()),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn visible_text_keeps_its_invisible_characters() {
+        let joined = "Zoë\u{200D}Ann";
+        assert_eq!(NonBlank::name(joined).unwrap().as_str(), joined);
+        assert!(NonBlank::name("李").is_ok());
+        assert!(NonBlank::name("\u{200B}A").is_ok());
+    }
+
+    #[test]
+    fn each_kind_has_its_shared_limit() {
+        assert!(NonBlank::name(&"a".repeat(200)).is_ok());
+        assert!(NonBlank::name(&"a".repeat(201)).is_err());
+        assert!(NonBlank::reason(&"a".repeat(500)).is_ok());
+        assert!(NonBlank::reason(&"a".repeat(501)).is_err());
+        assert!(NonBlank::description(&"a".repeat(2001)).is_err());
     }
 }
