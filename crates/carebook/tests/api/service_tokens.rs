@@ -74,6 +74,7 @@ fn a_weak_service_secret_stops_start_up() {
         assert!(!run.status.success(), "{service}: {output}");
         assert!(output.contains("at least 32 bytes"), "{service}: {output}");
         assert!(!output.contains(weak), "the secret is not shown");
+        assert!(!output.contains("unknown CAREBOOK_"), "{service}: {output}");
     }
     let run = carebook(&["up"], &[("CAREBOOK_SERVICE_SECRET", weak)]);
     assert!(!run.status.success());
