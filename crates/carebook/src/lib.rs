@@ -26,5 +26,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(notifications::openapi());
     doc.merge(identity::openapi());
     doc.merge(platform::audit::api::AuditApi::openapi());
+    // Services ask identity for their tokens directly; the gateway does not route this.
+    doc.paths.paths.remove("/api/auth/service-token");
     doc
 }

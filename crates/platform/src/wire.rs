@@ -10,10 +10,13 @@
 //! - **Lingering close.** When we answer before reading a request's whole body (413 for a body
 //!   over the limit) and close, the client's unread bytes make the kernel reset the connection,
 //!   and a client that writes its whole body before reading (Python's `urllib`, Java's
-//!   `HttpURLConnection`) sees the reset instead of our answer. So on shutdown [`Guarded`] first
-//!   ends its sending side and then reads and discards what the client still sends — up to
-//!   [`DRAIN_MAX_BYTES`], for at most [`DRAIN_MAX_TIME`], and stops once the client is quiet
-//!   for [`DRAIN_IDLE`] — before the connection is closed.
+//!   `HttpURLConnection`) sees the reset instead of our answer. So after such an answer (a 413,
+//!   or a protocol error replaced as above) [`Guarded`]'s shutdown first ends its sending side
+//!   and then reads and discards what the client still sends — up to [`DRAIN_MAX_BYTES`], for at
+//!   most [`DRAIN_MAX_TIME`], and stops once the client is quiet for [`DRAIN_IDLE`] — before the
+//!   connection is closed. Only then: a keep-alive connection closed in the ordinary way must
+//!   close at once, or a client that just sent its next request on it would wait for an answer
+//!   that never comes instead of retrying on a fresh connection.
 
 use std::io;
 use std::pin::Pin;
@@ -35,6 +38,8 @@ pub struct Guarded<S> {
     inner: S,
     /// Our replacement of hyper's answer still being written, and the length of hyper's.
     replacing: Option<(Vec<u8>, usize)>,
+    /// An answer was written that the client may not read before it finished sending.
+    linger: bool,
     drain: Option<Drain>,
 }
 
@@ -49,12 +54,9 @@ impl<S> Guarded<S> {
         Self {
             inner,
             replacing: None,
+            linger: false,
             drain: None,
         }
-    }
-
-    pub fn get_ref(&self) -> &S {
-        &self.inner
     }
 }
 
@@ -78,6 +80,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
             && let Some(status) = hyper_error_status(buf)
         {
             self.replacing = Some((problem_answer(status), buf.len()));
+            self.linger = true;
+        }
+        if buf.starts_with(b"HTTP/1.1 413 ") {
+            self.linger = true;
         }
         let this = &mut *self;
         let Some((answer, hyper_len)) = &mut this.replacing else {
@@ -96,12 +102,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
         Poll::Ready(Ok(hyper_len))
     }
 
+    /// Hyper writes head and body with one call when the stream takes vectored writes; the
+    /// checks above look at the first slice, where a head starts.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut filled = bufs.iter().filter(|buf| !buf.is_empty());
+        if let (Some(first), None) = (filled.next(), filled.next())
+            && (self.replacing.is_some() || hyper_error_status(first).is_some())
+        {
+            return self.poll_write(cx, first);
+        }
+        if bufs
+            .iter()
+            .find(|buf| !buf.is_empty())
+            .is_some_and(|first| first.starts_with(b"HTTP/1.1 413 "))
+        {
+            self.linger = true;
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if !this.linger {
+            return Pin::new(&mut this.inner).poll_shutdown(cx);
+        }
         if this.drain.is_none() {
             ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
             let now = Instant::now();
@@ -137,6 +173,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
 /// The status of `buf` when it is exactly one of hyper's own error answers: a response head
 /// with status 400, 414 or 431 and no header but `content-length: 0`, `date`, `connection`.
 fn hyper_error_status(buf: &[u8]) -> Option<StatusCode> {
+    // Cheap first: hyper's answer is a short head.
+    if buf.len() > 512 || !buf.starts_with(b"HTTP/1.") {
+        return None;
+    }
     let text = std::str::from_utf8(buf).ok()?;
     let head = text.strip_suffix("\r\n\r\n")?;
     let mut lines = head.split("\r\n");

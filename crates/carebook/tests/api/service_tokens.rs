@@ -21,6 +21,9 @@ async fn service_tokens_are_not_routed_by_the_gateway(app: &TestApp) {
         assert_eq!(refused.headers["x-content-type-options"], "nosniff");
         assert!(refused.body["accessToken"].is_null());
     }
+    let doc = app.get("/api/openapi.json").await.expect(200).body;
+    assert!(doc["paths"].get("/api/auth/service-token").is_none());
+    assert!(doc["paths"].get("/api/auth/login").is_some());
     // The services still get theirs straight from identity.
     let identity = &app.urls[&platform::config::Service::Identity];
     let issued = app
@@ -71,6 +74,7 @@ fn a_weak_service_secret_stops_start_up() {
         assert!(!run.status.success(), "{service}: {output}");
         assert!(output.contains("at least 32 bytes"), "{service}: {output}");
         assert!(!output.contains(weak), "the secret is not shown");
+        assert!(!output.contains("unknown CAREBOOK_"), "{service}: {output}");
     }
     let run = carebook(&["up"], &[("CAREBOOK_SERVICE_SECRET", weak)]);
     assert!(!run.status.success());

@@ -44,6 +44,7 @@ pub async fn issue(
     };
     let now = Timestamp::now();
     let caller = state.lockout.service_caller(peer.ip());
+    // One scope here; the store's lock query takes two (a login's account and client).
     if let Some(wait) = state.store.login_lock([&caller, &caller], now).await? {
         return Err(Refusal::Locked(wait));
     }
