@@ -119,7 +119,6 @@ async fn the_data_directory_and_every_file_in_it_are_private() {
             .chain(Service::BACKENDS)
             .map(|s| (s, loopback))
             .collect(),
-        start_gate: platform::server::StartGate::open(),
     };
     let running = system::start(config).await.expect("the system starts");
     // A login writes (WAL and shared-memory files exist from here on).
