@@ -33,7 +33,7 @@ enum Command {
         #[arg(long)]
         no_demo_data: bool,
     },
-    /// One service (identity, patients, doctors, appointments, notifications) or the gateway, configured from the environment.
+    /// One service (identity, patients, doctors, appointments, notifications, billing) or the gateway, configured from the environment.
     Serve { service: String },
     /// Bring every service's database schema up to date, then exit.
     Migrate,
@@ -126,7 +126,7 @@ async fn up(data_dir: PathBuf, demo_data: bool) -> anyhow::Result<()> {
 
 async fn serve(name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
     let service = Service::parse(name).with_context(|| {
-        format!("unknown service `{name}` (expected gateway, identity, patients, doctors, appointments or notifications)")
+        format!("unknown service `{name}` (expected gateway, identity, patients, doctors, appointments, notifications or billing)")
     })?;
     let listen = platform::config::var("CAREBOOK_LISTEN")
         .unwrap_or_else(|| format!("0.0.0.0:{}", service.default_port()));

@@ -103,13 +103,14 @@ impl std::fmt::Debug for NotificationsHook {
     }
 }
 
-const ALL: [Service; 6] = [
+const ALL: [Service; 7] = [
     Service::Gateway,
     Service::Patients,
     Service::Doctors,
     Service::Appointments,
     Service::Notifications,
     Service::Identity,
+    Service::Billing,
 ];
 
 /// A running set of services; dropping it does not stop them, `shutdown` does.
@@ -267,6 +268,12 @@ async fn app(
             }
             notifications::app(c, bus, shutdown).await
         }
+        Service::Billing => {
+            let mut c = billing::Config::from_env(dir)?;
+            c.database_url = db;
+            c.identity_urls = urls(Service::Identity);
+            billing::app(c, bus, shutdown).await
+        }
         Service::Gateway => anyhow::bail!("the gateway is not a backend service"),
     }
 }
@@ -309,6 +316,9 @@ pub async fn serve_one(
             let config = notifications::Config::from_env(&data_dir)?;
             notifications::app(config, &bus, &stop).await?
         }
+        Service::Billing => {
+            billing::app(billing::Config::from_env(&data_dir)?, &bus, &stop).await?
+        }
     };
     platform::server::serve(listener, app, stop.cancelled_owned()).await?;
     Ok(())
@@ -323,6 +333,7 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         (Service::Appointments, &appointments::MIGRATIONS),
         (Service::Notifications, &notifications::MIGRATIONS),
         (Service::Identity, &identity::MIGRATIONS),
+        (Service::Billing, &billing::MIGRATIONS),
     ] {
         let db = platform::db::Db::open(service.database_url(&data_dir).as_str(), migrations)
             .await

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::appointments::{Appointment, AppointmentStatus};
+use crate::billing::{InvoiceKind, PaymentStatus};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -37,6 +38,9 @@ pub struct AppointmentChanged {
     /// newest state from a stale one. 0 in payloads published before it existed.
     #[serde(default)]
     pub version: i64,
+    /// The appointment's `serviceType`, which may set its price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<String>,
 }
 
 impl AppointmentChanged {
@@ -51,8 +55,24 @@ impl AppointmentChanged {
             previous_start: None,
             late_cancellation: appointment.late_cancellation,
             version: appointment.updated_at.as_millisecond(),
+            service_type: appointment.service_type.clone(),
         }
     }
+}
+
+/// What every invoice event says about the invoice after the change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceChanged {
+    pub invoice_id: i64,
+    pub appointment_id: i64,
+    pub patient_id: i64,
+    pub amount: i64,
+    pub currency: String,
+    pub payment_status: PaymentStatus,
+    pub kind: InvoiceKind,
+    /// The invoice's `updatedAt` in epoch milliseconds, strictly increasing per invoice.
+    pub version: i64,
 }
 
 /// Event type names (the envelope's `type`, and the routing key on the broker).
@@ -68,6 +88,10 @@ pub mod types {
     pub const APPOINTMENT_RESCHEDULED: &str = "AppointmentRescheduled";
     pub const APPOINTMENT_COMPLETED: &str = "AppointmentCompleted";
     pub const APPOINTMENT_NO_SHOW: &str = "AppointmentNoShow";
+    pub const INVOICE_CREATED: &str = "InvoiceCreated";
+    pub const INVOICE_PAID: &str = "InvoicePaid";
+    /// An invoice voided, or turned into a late-cancellation or no-show fee.
+    pub const INVOICE_UPDATED: &str = "InvoiceUpdated";
 
     /// Every type published today.
     pub const ALL: &[&str] = &[
@@ -82,18 +106,40 @@ pub mod types {
         APPOINTMENT_RESCHEDULED,
         APPOINTMENT_COMPLETED,
         APPOINTMENT_NO_SHOW,
+        INVOICE_CREATED,
+        INVOICE_PAID,
+        INVOICE_UPDATED,
+    ];
+
+    /// What billing follows.
+    pub const APPOINTMENTS: &[&str] = &[
+        APPOINTMENT_REQUESTED,
+        APPOINTMENT_APPROVED,
+        APPOINTMENT_REJECTED,
+        APPOINTMENT_CANCELLED,
+        APPOINTMENT_RESCHEDULED,
+        APPOINTMENT_COMPLETED,
+        APPOINTMENT_NO_SHOW,
     ];
 }
 
 /// Every durable subscription of the deployment. Each process declares all of them when it
 /// connects to the broker, so a queue collects its events even before its consumer first runs.
-pub static TOPOLOGY: &[platform::events::Subscription] = &[platform::events::Subscription {
-    queue: queues::NOTIFICATIONS,
-    // Appointment events become notifications and reminders; every type may be a webhook's.
-    event_types: types::ALL,
-}];
+pub static TOPOLOGY: &[platform::events::Subscription] = &[
+    platform::events::Subscription {
+        queue: queues::NOTIFICATIONS,
+        // Appointment events become notifications and reminders; every type may be a webhook's.
+        event_types: types::ALL,
+    },
+    platform::events::Subscription {
+        queue: queues::BILLING,
+        // Invoices follow appointments.
+        event_types: types::APPOINTMENTS,
+    },
+];
 
 /// Queue names: one per consuming service.
 pub mod queues {
     pub const NOTIFICATIONS: &str = "notifications";
+    pub const BILLING: &str = "billing";
 }

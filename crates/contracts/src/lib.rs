@@ -1,6 +1,7 @@
 //! Wire types only: what crosses a service boundary, over HTTP or as an event.
 
 pub mod appointments;
+pub mod billing;
 pub mod clients;
 pub mod doctors;
 pub mod events;

@@ -14,10 +14,11 @@ use platform::page::{Page, PageParams};
 use platform::{ApiError, Result};
 
 /// The services that hold patient data and keep a trail of it.
-pub(crate) const AUDITED: [Service; 3] = [
+pub(crate) const AUDITED: [Service; 4] = [
     Service::Patients,
     Service::Appointments,
     Service::Notifications,
+    Service::Billing,
 ];
 
 /// Deeper pages would make every service return more rows than anyone reads; narrow with

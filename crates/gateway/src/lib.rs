@@ -35,12 +35,13 @@ use crate::upstream::Upstream;
 
 /// Which service owns which path prefix; a prefix covers itself and every path below it.
 /// Other paths are left to the platform's 404 fallback.
-const ROUTES: [(&str, Service); 7] = [
+const ROUTES: [(&str, Service); 8] = [
     ("/api/patients", Service::Patients),
     ("/api/doctors", Service::Doctors),
     ("/api/appointments", Service::Appointments),
     ("/api/notifications", Service::Notifications),
     ("/api/webhooks", Service::Notifications),
+    ("/api/billing", Service::Billing),
     ("/api/auth", Service::Identity),
     ("/.well-known/jwks.json", Service::Identity),
 ];

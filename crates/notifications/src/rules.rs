@@ -78,6 +78,7 @@ mod tests {
             previous_start: None,
             late_cancellation: None,
             version: 1,
+            service_type: None,
         }
     }
 

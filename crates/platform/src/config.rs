@@ -17,15 +17,17 @@ pub enum Service {
     Appointments,
     Notifications,
     Identity,
+    Billing,
 }
 
 impl Service {
-    pub const BACKENDS: [Service; 5] = [
+    pub const BACKENDS: [Service; 6] = [
         Service::Patients,
         Service::Doctors,
         Service::Appointments,
         Service::Notifications,
         Service::Identity,
+        Service::Billing,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +38,7 @@ impl Service {
             Self::Appointments => "appointments",
             Self::Notifications => "notifications",
             Self::Identity => "identity",
+            Self::Billing => "billing",
         }
     }
 
@@ -47,6 +50,7 @@ impl Service {
             Self::Appointments => 8083,
             Self::Notifications => 8084,
             Self::Identity => 8085,
+            Self::Billing => 8087,
         }
     }
 
@@ -214,6 +218,11 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_SMS_AUTH_TOKEN",
     "CAREBOOK_SMS_FROM",
     "CAREBOOK_SERVICE_PORTS",
+    "CAREBOOK_BILLING_CURRENCY",
+    "CAREBOOK_BILLING_DEFAULT_FEE",
+    "CAREBOOK_BILLING_DOCTOR_FEES",
+    "CAREBOOK_BILLING_SERVICE_FEES",
+    "CAREBOOK_BILLING_LATE_FEE_PERCENT",
 ];
 
 /// Names of `CAREBOOK_*` variables that nothing reads, to warn about at start.

@@ -207,6 +207,7 @@ pub fn appointment(id: i64, start: Timestamp, status: AppointmentStatus) -> Appo
         previous_start: None,
         late_cancellation: None,
         version: 1,
+        service_type: None,
     }
 }
 

@@ -1,0 +1,94 @@
+//! Billing (API.md "Billing"): invoices that follow appointments, and their payment.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// `PENDING` until paid (`PAID`) or called off (`VOID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    Pending,
+    Paid,
+    Void,
+}
+
+/// How an invoice was paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentType {
+    Card,
+    Cash,
+    Insurance,
+}
+
+/// What an invoice charges for: the visit, or the fee of a late cancellation or a no-show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InvoiceKind {
+    Visit,
+    LateCancellationFee,
+    NoShowFee,
+}
+
+macro_rules! wire_names {
+    ($ty:ty, $($variant:ident => $name:literal),+) => {
+        impl $ty {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),+
+                }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|value| value.as_str() == raw)
+            }
+        }
+    };
+}
+
+wire_names!(PaymentStatus, Pending => "PENDING", Paid => "PAID", Void => "VOID");
+wire_names!(PaymentType, Card => "CARD", Cash => "CASH", Insurance => "INSURANCE");
+wire_names!(InvoiceKind, Visit => "VISIT", LateCancellationFee => "LATE_CANCELLATION_FEE",
+    NoShowFee => "NO_SHOW_FEE");
+
+/// One invoice of one appointment. Money is integer minor units of an ISO 4217 currency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Invoice {
+    pub id: i64,
+    pub patient_id: i64,
+    pub appointment_id: i64,
+    /// In minor units of `currency` (cents for EUR).
+    #[schema(example = 6000)]
+    pub amount: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub payment_status: PaymentStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_type: Option<PaymentType>,
+    pub kind: InvoiceKind,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub paid_at: Option<Timestamp>,
+}
+
+/// `POST /api/billing/invoices/{id}/pay`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub payment_type: PaymentType,
+}
+
+/// `GET /api/billing/invoices` filters. A patient always gets their own.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceFilter {
+    pub patient_id: Option<i64>,
+    pub payment_status: Option<PaymentStatus>,
+}
