@@ -16,8 +16,8 @@ use platform::time::Clock;
 
 use crate::fees::{PriceList, parse_fees, service_key};
 use crate::handler::BillingHandler;
-use crate::store::{InvoiceStore, ListFilter, Sealed};
 use crate::policy;
+use crate::store::{InvoiceStore, ListFilter, Sealed};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {

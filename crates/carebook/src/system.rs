@@ -31,6 +31,8 @@ pub struct SystemConfig {
     pub external: HashMap<Service, Vec<String>>,
     /// Adjusts the notification service's configuration (tests point it at their SMTP server).
     pub notifications_hook: Option<NotificationsHook>,
+    /// The billing service's price list instead of the one of `CAREBOOK_BILLING_*` (tests).
+    pub billing_prices: Option<billing::PriceList>,
     /// The secret services exchange for their own tokens; `up` makes a random one per run
     /// when `CAREBOOK_SERVICE_SECRET` is unset (every service is in this process).
     pub service_secret: String,
@@ -87,6 +89,7 @@ impl SystemConfig {
             amqp_url: platform::config::var("CAREBOOK_AMQP_URL"),
             external: HashMap::new(),
             notifications_hook: None,
+            billing_prices: None,
             service_secret,
             start_gate: StartGate::open(),
         })
@@ -272,6 +275,9 @@ async fn app(
             let mut c = billing::Config::from_env(dir)?;
             c.database_url = db;
             c.identity_urls = urls(Service::Identity);
+            if let Some(prices) = &config.billing_prices {
+                c.prices = prices.clone();
+            }
             billing::app(c, bus, shutdown).await
         }
         Service::Gateway => anyhow::bail!("the gateway is not a backend service"),

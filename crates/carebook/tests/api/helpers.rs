@@ -57,6 +57,8 @@ pub struct Setup {
     pub external: HashMap<Service, Vec<String>>,
     /// The clinic's settings (time zone, booking limits).
     pub clinic: ClinicConfig,
+    /// The billing service's price list (else its defaults).
+    pub billing_prices: Option<billing::PriceList>,
 }
 
 impl Setup {
@@ -67,6 +69,7 @@ impl Setup {
             notifications: None,
             external: HashMap::new(),
             clinic: ClinicConfig::default(),
+            billing_prices: None,
         }
     }
 
@@ -206,6 +209,7 @@ impl TestApp {
             amqp_url: setup.amqp_url,
             external: setup.external,
             notifications_hook: setup.notifications,
+            billing_prices: setup.billing_prices,
             addresses: std::iter::once(Service::Gateway)
                 .chain(Service::BACKENDS)
                 .map(|s| (s, loopback))

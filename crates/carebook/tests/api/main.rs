@@ -8,6 +8,7 @@ mod appointments;
 mod at_rest;
 mod audit;
 mod authorization;
+mod billing;
 mod booking_rules;
 mod concurrency;
 mod doctors;
