@@ -68,19 +68,7 @@ pub async fn apply(
             None => Effect::None,
         },
         (status, _, Some((invoice, _))) if is_chargeable_miss(status, changed) => {
-            match prices.late_fee(invoice.amount) {
-                Some(fee) if invoice.kind == InvoiceKind::Visit => {
-                    let sets = (PaymentStatus::Pending, fee_kind, fee);
-                    update(conn, invoice.id, sets, now).await?;
-                    Effect::Fee
-                }
-                Some(_) => Effect::None,
-                None => {
-                    let sets = (PaymentStatus::Void, invoice.kind, invoice.amount);
-                    update(conn, invoice.id, sets, now).await?;
-                    Effect::Voided
-                }
-            }
+            charge_miss(conn, invoice, fee_kind, prices, now).await?
         }
         (AppointmentStatus::Rejected | AppointmentStatus::Cancelled, _, Some((invoice, _))) => {
             let sets = (PaymentStatus::Void, invoice.kind, invoice.amount);
@@ -89,6 +77,29 @@ pub async fn apply(
         }
         _ => Effect::None,
     };
+    Ok(effect)
+}
+
+/// Turns a pending visit invoice into the fee of a late cancellation or a no-show, or voids it
+/// when the policy charges nothing; a fee already charged stays.
+async fn charge_miss(
+    conn: &mut AnyConnection,
+    invoice: &Invoice,
+    fee_kind: InvoiceKind,
+    prices: &PriceList,
+    now: Timestamp,
+) -> anyhow::Result<Effect> {
+    if invoice.kind != InvoiceKind::Visit {
+        return Ok(Effect::None);
+    }
+    let (sets, effect) = match prices.late_fee(invoice.amount) {
+        Some(fee) => ((PaymentStatus::Pending, fee_kind, fee), Effect::Fee),
+        None => (
+            (PaymentStatus::Void, invoice.kind, invoice.amount),
+            Effect::Voided,
+        ),
+    };
+    update(conn, invoice.id, sets, now).await?;
     Ok(effect)
 }
 

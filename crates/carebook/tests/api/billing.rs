@@ -36,6 +36,7 @@ macro_rules! on_both_backends_billed {
 
 on_both_backends_billed!(
     invoices_follow_appointments_at_the_configured_fee,
+    cancellations_and_no_shows_follow_the_fee_policy,
     payment_is_once_by_the_patient_or_admin,
     a_redelivered_event_bills_nothing_twice,
 );
@@ -104,7 +105,14 @@ async fn invoices_follow_appointments_at_the_configured_fee(app: &TestApp) {
     assert_eq!(pending["kind"], "VISIT");
     assert_eq!(pending["patientId"], me);
     assert!(pending.get("paidAt").is_none());
+    assert_eq!(invoices(app).await.len(), 1);
+    assert_eq!(app.outbox_types(Service::Billing).await, ["InvoiceCreated"]);
+}
 
+async fn cancellations_and_no_shows_follow_the_fee_policy(app: &TestApp) {
+    let doctor = app.create_doctor(1).await;
+    let patient = app.register_patient(1).await;
+    let me = patient.patient_id.unwrap();
     // Cancelled in time (by the clinic): void.
     let timely = app.book_approved(me, doctor, &monday_at("10:00")).await;
     invoice_when(app, timely, |_| true).await;
@@ -145,7 +153,7 @@ async fn invoices_follow_appointments_at_the_configured_fee(app: &TestApp) {
         .await
         .expect(201)
         .id();
-    assert_eq!(invoices(app).await.len(), 4);
+    assert_eq!(invoices(app).await.len(), 3);
     assert!(
         invoices(app)
             .await
@@ -163,14 +171,14 @@ async fn invoices_follow_appointments_at_the_configured_fee(app: &TestApp) {
         .get(&format!("/api/billing/invoices?patientId={me}"))
         .await
         .expect(200);
-    assert_eq!(mine.body["total"], 4);
+    assert_eq!(mine.body["total"], 3);
     let bad = app
         .get("/api/billing/invoices?paymentStatus=LOST")
         .await
         .expect(400);
     assert_eq!(bad.headers["content-type"], "application/problem+json");
     let types = app.outbox_types(Service::Billing).await;
-    assert_eq!(types.iter().filter(|t| *t == "InvoiceCreated").count(), 4);
+    assert_eq!(types.iter().filter(|t| *t == "InvoiceCreated").count(), 3);
     assert_eq!(types.iter().filter(|t| *t == "InvoiceUpdated").count(), 3);
 }
 

@@ -41,11 +41,12 @@ async fn postgres_columns(db: &Db) -> Columns {
 async fn sqlite_and_postgres_migrations_build_the_same_tables() {
     crate::helpers::init();
     let dir = tempfile::tempdir().unwrap();
-    let services: [(&str, &Migrations); 4] = [
+    let services: [(&str, &Migrations); 5] = [
         ("patients", &patients::MIGRATIONS),
         ("doctors", &doctors::MIGRATIONS),
         ("appointments", &appointments::MIGRATIONS),
         ("notifications", &notifications::MIGRATIONS),
+        ("billing", &billing::MIGRATIONS),
     ];
     let mut databases = Vec::new();
     for (name, migrations) in services {
