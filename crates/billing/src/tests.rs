@@ -44,6 +44,7 @@ on_both_backends!(
     approval_invoices_once_at_the_configured_fee,
     cancellations_and_no_shows_follow_the_fee_policy,
     stale_events_change_nothing,
+    a_policy_without_fees_voids_misses,
     paying_is_once_and_told,
 );
 
@@ -92,7 +93,11 @@ struct Harness {
 
 impl Harness {
     fn new(db: TestDatabase) -> Self {
-        let handler = BillingHandler::new(prices(), Clock::system());
+        Self::with(db, prices())
+    }
+
+    fn with(db: TestDatabase, prices: PriceList) -> Self {
+        let handler = BillingHandler::new(prices, Clock::system());
         Self {
             store: InvoiceStore::new(db.db.clone()),
             handler,
@@ -253,6 +258,26 @@ async fn stale_events_change_nothing(db: TestDatabase) {
     )
     .await;
     assert_eq!(h.of(2).await.unwrap().kind, InvoiceKind::NoShowFee);
+}
+
+async fn a_policy_without_fees_voids_misses(db: TestDatabase) {
+    let free = PriceList {
+        late_fee_percent: 0,
+        ..prices()
+    };
+    let h = Harness::with(db, free);
+    h.event(types::APPOINTMENT_APPROVED, &appointment(1, S::Approved, 1))
+        .await;
+    h.event(types::APPOINTMENT_NO_SHOW, &appointment(1, S::NoShow, 2))
+        .await;
+    h.event(types::APPOINTMENT_NO_SHOW, &appointment(2, S::NoShow, 2))
+        .await;
+    let voided = h.of(1).await.unwrap();
+    assert_eq!(
+        (voided.payment_status, voided.kind),
+        (PaymentStatus::Void, InvoiceKind::Visit)
+    );
+    assert!(h.of(2).await.is_none());
 }
 
 fn ctx(role: Role, patient_id: Option<i64>) -> AuditContext {
