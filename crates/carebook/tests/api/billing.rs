@@ -63,6 +63,33 @@ async fn spawn(backend: Backend) -> TestApp {
     TestApp::spawn_with(setup).await
 }
 
+/// The distributed mode: PostgreSQL, and the `billing` queue on RabbitMQ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoices_through_rabbitmq() {
+    let (app, _broker) = crate::events::spawn(crate::events::Mode::Distributed, |mut setup| {
+        setup.billing_prices = Some(billing::PriceList {
+            default_fee: FEE,
+            ..billing::PriceList::default()
+        });
+        setup
+    })
+    .await;
+    let doctor = app.create_doctor(1).await;
+    let patient = app.create_patient(1).await;
+    let visit = app
+        .book_approved(patient, doctor, &monday_at("09:00"))
+        .await;
+    let invoice = invoice_when(&app, visit, |_| true).await;
+    assert_eq!(
+        (&invoice["amount"], &invoice["currency"]),
+        (&json!(FEE), &json!("EUR"))
+    );
+    app.delete(&format!("/api/appointments/{visit}"))
+        .await
+        .expect(200);
+    invoice_when(&app, visit, |i| i["paymentStatus"] == "VOID").await;
+}
+
 /// Every invoice, as ADMIN sees them.
 async fn invoices(app: &TestApp) -> Vec<Value> {
     let page = app.get("/api/billing/invoices?size=100").await.expect(200);
