@@ -53,28 +53,28 @@ impl From<AccountRole> for Role {
 #[serde(rename_all = "camelCase")]
 pub struct RegisterRequest {
     #[serde(default)]
-    #[schema(example = "Ada Lovelace")]
+    #[schema(value_type = Option<platform::schema::PersonName>, example = "Ada Lovelace")]
     pub name: Option<String>,
-    #[schema(example = "ada@example.org")]
+    #[schema(value_type = platform::schema::Email, example = "ada@example.org")]
     pub email: String,
-    /// 10 to 128 characters, not a common password, not the e-mail address.
-    #[schema(example = "plum-violin-harbour-47")]
+    #[schema(value_type = platform::schema::Password, example = "plum-violin-harbour-47")]
     pub password: String,
     #[serde(default)]
-    #[schema(example = "+44 20 7946 0958")]
+    #[schema(value_type = Option<platform::schema::Phone>, example = "+44 20 7946 0958")]
     pub phone: Option<String>,
-    /// A past date, `YYYY-MM-DD`.
+    /// A past date, within the last 150 years.
     #[serde(default)]
-    #[schema(example = "1985-12-10")]
+    #[schema(value_type = Option<platform::schema::Date>, example = "1985-12-10")]
     pub dob: Option<String>,
     #[serde(default)]
-    #[schema(example = "12 St James's Square, London")]
+    #[schema(value_type = Option<platform::schema::Address>, example = "12 St James's Square, London")]
     pub address: Option<String>,
     /// Default `PATIENT`; `DOCTOR` and `ADMIN` need an ADMIN token.
     #[serde(default)]
     pub role: Option<AccountRole>,
     /// A doctor's speciality. Alias: `specialization`.
     #[serde(default, alias = "specialization")]
+    #[schema(value_type = Option<platform::schema::Label>)]
     pub speciality: Option<String>,
     /// A doctor's gender.
     #[serde(default)]

@@ -66,7 +66,7 @@ pub async fn create(
 /// A patient's new time or length of an `APPROVED` appointment puts it back to `REQUESTED`
 /// (the doctor is asked again); a doctor's or ADMIN's change keeps `APPROVED`.
 #[utoipa::path(put, path = "/api/appointments/{id}", tag = "appointments",
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = platform::schema::Id, Path, description = "Appointment id")),
     request_body = AppointmentChange,
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
 pub async fn update(
