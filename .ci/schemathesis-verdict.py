@@ -11,6 +11,7 @@ the document must state every rule the server enforces that JSON Schema can expr
 
 import base64
 import json
+import re
 import sys
 import tomllib
 
@@ -80,10 +81,20 @@ def complaints(body):
     return [("detail", None, problem.get("detail") or "")]
 
 
+def field_matches(pattern, field):
+    """`*` in an entry's field stands for any text: `weekly[*].end`, or `*` for every field."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, field) is not None
+
+
 def covered(complaint, entry):
     kind, field, text = complaint
     if kind == "field":
-        return entry.get("field") in (field, "*") and entry.get("message", "") in text
+        return (
+            "field" in entry
+            and field_matches(entry["field"], field)
+            and entry.get("message", "") in text
+        )
     return "detail" in entry and entry["detail"] in text
 
 
