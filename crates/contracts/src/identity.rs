@@ -8,7 +8,9 @@ use std::fmt;
 use jiff::Timestamp;
 use platform::auth::Role;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::doctors::Gender;
 
@@ -86,6 +88,55 @@ impl fmt::Debug for RegisterRequest {
         f.debug_struct("RegisterRequest")
             .field("role", &self.role)
             .finish_non_exhaustive()
+    }
+}
+
+/// The document's `POST /api/auth/register` body: [`RegisterRequest`]'s fields, with the
+/// fields each role requires.
+pub struct Registration;
+
+impl Registration {
+    /// `role` is one of `roles` (absent counts as `PATIENT`), and `required` are present.
+    fn variant(roles: &[Option<AccountRole>], required: &[&str]) -> ObjectBuilder {
+        let role_given = !roles.contains(&None);
+        let values = roles.iter().map(|role| role.map(AccountRole::as_str));
+        let mut variant = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("role", ObjectBuilder::new().enum_values(Some(values)));
+        for field in required.iter().chain(role_given.then_some(&"role")) {
+            variant = variant.required(*field);
+        }
+        variant
+    }
+}
+
+impl PartialSchema for Registration {
+    fn schema() -> RefOr<Schema> {
+        use AccountRole::{Admin, Doctor, Patient};
+        let roles = AnyOfBuilder::new()
+            .item(Self::variant(
+                &[None, Some(Patient)],
+                &["name", "phone", "dob", "address"],
+            ))
+            .item(Self::variant(
+                &[Some(Doctor)],
+                &["name", "phone", "speciality"],
+            ))
+            .item(Self::variant(&[Some(Admin)], &[]));
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name(RegisterRequest::name()))
+            .item(roles)
+            .into()
+    }
+}
+
+impl ToSchema for Registration {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            RegisterRequest::name().into_owned(),
+            RegisterRequest::schema(),
+        ));
+        RegisterRequest::schemas(schemas);
     }
 }
 

@@ -20,7 +20,7 @@ use crate::policy;
 /// rules (length, grid, limit); each override is audited.
 #[utoipa::path(post, path = "/api/appointments", tag = "appointments",
     request_body = NewAppointment,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a retried request (for 24 hours)")),
+    params(("Idempotency-Key" = Option<platform::schema::IdempotencyKey>, Header, description = "Replays the first result of a retried request (for 24 hours)")),
     responses((status = 201, body = Appointment), BadRequest, Conflict, Unprocessable))]
 pub async fn create(
     State(state): State<AppState>,
