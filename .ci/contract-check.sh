@@ -41,7 +41,7 @@ report_dir="$data_dir/schemathesis"
 "$venv/bin/python" "$ci_dir/schemathesis-run.py" --config-file "$ci_dir/schemathesis.toml" run http://127.0.0.1:8080/api/openapi.json \
   -H "Authorization: Bearer $token" \
   --checks all \
-  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-40}" \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
   --seed "${SCHEMATHESIS_SEED:-20261121}" \
   --workers 2 \
   --suppress-health-check all \
