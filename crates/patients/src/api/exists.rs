@@ -12,7 +12,7 @@ use crate::policy::Policy;
 /// Answers no personal data, so it is not audited as a read of the patient's record; the
 /// appointment service asks it before booking.
 #[utoipa::path(get, path = "/api/patients/{id}/exists", tag = "patients",
-    params(("id" = i64, Path, description = "Patient id")),
+    params(("id" = platform::schema::Id, Path, description = "Patient id")),
     responses((status = 204, description = "The patient exists"), NotFound))]
 pub async fn exists(
     State(state): State<AppState>,

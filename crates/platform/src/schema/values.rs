@@ -8,6 +8,7 @@ use utoipa::openapi::{Ref, RefOr};
 
 use super::string;
 use super::text::Reason;
+use crate::values::{MAX_SLOT_MINUTES, MAX_VISIT_MINUTES, MIN_VISIT_MINUTES};
 
 component!(
     /// A 64-bit id; ids start at 1.
@@ -63,8 +64,8 @@ component!(
         .schema_type(Type::Integer)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
         .description(Some("Minutes per slot.".to_owned()))
-        .minimum(Some(5))
-        .maximum(Some(240))
+        .minimum(Some(MIN_VISIT_MINUTES))
+        .maximum(Some(MAX_SLOT_MINUTES))
         .into()
 );
 
@@ -74,8 +75,8 @@ component!(
         .schema_type(Type::Integer)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
         .description(Some("Length of a visit in minutes.".to_owned()))
-        .minimum(Some(5))
-        .maximum(Some(480))
+        .minimum(Some(MIN_VISIT_MINUTES))
+        .maximum(Some(MAX_VISIT_MINUTES))
         .into()
 );
 
