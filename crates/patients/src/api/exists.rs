@@ -2,7 +2,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use platform::Result;
 use platform::auth::Principal;
-use platform::docs::NotFound;
+use platform::docs::{BadQuery, NotFound};
 
 use crate::AppState;
 use crate::policy::Policy;
@@ -13,7 +13,7 @@ use crate::policy::Policy;
 /// appointment service asks it before booking.
 #[utoipa::path(get, path = "/api/patients/{id}/exists", tag = "patients",
     params(("id" = platform::schema::Id, Path, description = "Patient id")),
-    responses((status = 204, description = "The patient exists"), NotFound))]
+    responses((status = 204, description = "The patient exists"), BadQuery, NotFound))]
 pub async fn exists(
     State(state): State<AppState>,
     principal: Principal,

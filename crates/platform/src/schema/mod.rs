@@ -7,17 +7,7 @@
 
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
-/// The longest each kind of free text may be, in characters.
-pub(crate) mod limits {
-    pub const NAME: usize = 200;
-    pub const ADDRESS: usize = 500;
-    pub const LABEL: usize = 100;
-    pub const REASON: usize = 500;
-    pub const DESCRIPTION: usize = 2000;
-    pub const MEDICAL_HISTORY: usize = 10_000;
-    pub const MESSAGE: usize = 2000;
-    pub const SUBJECT: usize = 200;
-}
+use crate::values::limits;
 
 /// Characters Rust's `char::is_control` finds (C0, DEL, C1), less tab and line feed, which
 /// free text may contain.

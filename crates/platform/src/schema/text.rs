@@ -98,10 +98,11 @@ component!(
 component!(
     /// A search term.
     SearchTerm => string()
-        .description(Some(
-            "Case-insensitive search; blank searches nothing. At most 200 characters.".to_owned(),
-        ))
-        .max_length(Some(200))
+        .description(Some(format!(
+            "Case-insensitive search; blank searches nothing. At most {} characters.",
+            limits::SEARCH_TERM
+        )))
+        .max_length(Some(limits::SEARCH_TERM))
         .into()
 );
 
