@@ -31,3 +31,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.paths.paths.remove("/api/auth/service-token");
     doc
 }
+
+#[cfg(test)]
+mod openapi_tests;

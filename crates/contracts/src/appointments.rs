@@ -75,19 +75,24 @@ pub struct Appointment {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAppointment {
+    #[schema(value_type = platform::schema::Id)]
     pub patient_id: i64,
+    #[schema(value_type = platform::schema::Id)]
     pub doctor_id: i64,
     /// Start instant, in the future; without an offset it is clinic-local time. Alias: `date`.
     #[serde(alias = "date")]
-    #[schema(example = "2030-01-07T09:00:00Z")]
+    #[schema(value_type = platform::schema::Instant, example = "2030-01-07T09:00:00Z")]
     pub appointment_date: String,
     /// Default: the doctor's slot length. 5 to 480 is a length; the doctor offers their slot
     /// length and its multiples up to the clinic's maximum (`CAREBOOK_MAX_VISIT_MINUTES`).
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::VisitMinutes>)]
     pub duration_minutes: Option<u32>,
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::Description>)]
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::Label>)]
     pub service_type: Option<String>,
 }
 
@@ -95,11 +100,15 @@ pub struct NewAppointment {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AppointmentChange {
+    /// New start instant, in the future. Alias: `date`.
     #[serde(default, alias = "date")]
+    #[schema(value_type = Option<platform::schema::Instant>)]
     pub appointment_date: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::VisitMinutes>)]
     pub duration_minutes: Option<u32>,
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::Description>)]
     pub description: Option<String>,
 }
 
@@ -111,14 +120,17 @@ pub struct AppointmentFilter {
     pub doctor_id: Option<i64>,
     pub status: Option<AppointmentStatus>,
     /// Appointments starting at or after this instant.
+    #[param(value_type = Option<platform::schema::Instant>)]
     pub from: Option<String>,
     /// Appointments starting before this instant.
+    #[param(value_type = Option<platform::schema::Instant>)]
     pub to: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CancelQuery {
+    #[param(value_type = Option<platform::schema::OptionalReason>)]
     pub reason: Option<String>,
 }
 
@@ -127,6 +139,7 @@ pub struct CancelQuery {
 #[serde(rename_all = "camelCase")]
 pub struct DecisionBody {
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::OptionalReason>)]
     pub reason: Option<String>,
 }
 
@@ -135,7 +148,10 @@ pub struct DecisionBody {
 #[serde(rename_all = "camelCase")]
 pub struct BusyQuery {
     pub doctor_id: i64,
+    #[param(value_type = platform::schema::Instant)]
     pub from: String,
+    /// After `from`, at most 400 days later.
+    #[param(value_type = platform::schema::Instant)]
     pub to: String,
 }
 

@@ -36,26 +36,27 @@ pub struct Doctor {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DoctorInput {
-    #[schema(example = "Dr. Gregory House")]
+    #[schema(value_type = platform::schema::PersonName, example = "Dr. Gregory House")]
     pub name: String,
-    #[schema(example = "house@example.org")]
+    #[schema(value_type = platform::schema::Email, example = "house@example.org")]
     pub email: String,
-    #[schema(example = "+1 609 555 0142")]
+    #[schema(value_type = platform::schema::Phone, example = "+1 609 555 0142")]
     pub phone: String,
     /// Alias: `specialization`.
     #[serde(alias = "specialization")]
-    #[schema(example = "Diagnostics")]
+    #[schema(value_type = platform::schema::Label, example = "Diagnostics")]
     pub speciality: String,
     #[serde(default)]
     pub gender: Option<Gender>,
     /// Default `true`.
     #[serde(default)]
     pub available: Option<bool>,
-    /// Default 30; 5 to 240.
+    /// Default 30.
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::SlotMinutes>)]
     pub slot_minutes: Option<u32>,
     #[serde(default)]
-    #[schema(example = "Europe/Berlin")]
+    #[schema(value_type = Option<platform::schema::TimeZoneName>)]
     pub timezone: Option<String>,
     /// Default `false`.
     #[serde(default)]
@@ -66,9 +67,11 @@ pub struct DoctorInput {
 #[into_params(parameter_in = Query)]
 pub struct DoctorFilter {
     /// Exact speciality (case-insensitive).
+    #[param(value_type = Option<platform::schema::SearchTerm>)]
     pub speciality: Option<String>,
     pub available: Option<bool>,
     /// Case-insensitive search in name, e-mail and speciality.
+    #[param(value_type = Option<platform::schema::SearchTerm>)]
     pub q: Option<String>,
 }
 
@@ -89,9 +92,10 @@ pub enum Weekday {
 #[serde(rename_all = "camelCase")]
 pub struct WorkingHours {
     pub day: Weekday,
-    #[schema(example = "09:00")]
+    #[schema(value_type = platform::schema::ClockTime, example = "09:00")]
     pub start: String,
-    #[schema(example = "17:00")]
+    /// After `start`; blocks of one day must not overlap.
+    #[schema(value_type = platform::schema::ClockTime, example = "17:00")]
     pub end: String,
 }
 
@@ -99,19 +103,22 @@ pub struct WorkingHours {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Schedule {
-    #[schema(example = 30)]
+    #[schema(value_type = platform::schema::SlotMinutes, example = 30)]
     pub slot_minutes: u32,
+    #[schema(max_items = 50)]
     pub weekly: Vec<WorkingHours>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TimeOffInput {
-    #[schema(example = "2030-01-07T00:00:00Z")]
+    #[schema(value_type = platform::schema::Instant, example = "2030-01-07T00:00:00Z")]
     pub from: String,
-    #[schema(example = "2030-01-08T00:00:00Z")]
+    /// After `from`, at most 366 days later.
+    #[schema(value_type = platform::schema::Instant, example = "2030-01-08T00:00:00Z")]
     pub to: String,
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::Reason>)]
     pub reason: Option<String>,
 }
 
@@ -131,9 +138,11 @@ pub struct TimeOff {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SlotQuery {
-    /// First date, `YYYY-MM-DD`, in the doctor's zone.
+    /// First date, in the doctor's zone.
+    #[param(value_type = platform::schema::Date)]
     pub from: String,
-    /// Last date (inclusive), at most 62 days after `from`.
+    /// Last date (inclusive), not before `from` and at most 62 days after it.
+    #[param(value_type = platform::schema::Date)]
     pub to: String,
 }
 
@@ -151,10 +160,10 @@ pub struct Slot {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct AvailabilityQuery {
-    /// Start instant (RFC 3339; without an offset, clinic-local time).
+    #[param(value_type = platform::schema::Instant)]
     pub start: String,
-    /// Length of the visit; default the doctor's slot length. 5 to 480.
-    #[param(minimum = 5, maximum = 480)]
+    /// Length of the visit; default the doctor's slot length.
+    #[param(value_type = Option<platform::schema::VisitMinutes>)]
     pub duration_minutes: Option<u32>,
 }
 
@@ -183,14 +192,17 @@ pub struct Availability {
     pub auto_approve: bool,
 }
 
-/// A doctor's answer to an appointment request.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A doctor's answer to an appointment request. The document describes it per endpoint
+/// (`schema::ApprovalRequest`, `schema::RejectionRequest`), since `status` must name the
+/// endpoint's verdict.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionRequest {
     pub appointment_id: i64,
     /// Must match the endpoint (`APPROVED` or `REJECTED`) when given.
     #[serde(default)]
     pub status: Option<String>,
+    /// Kept for a rejection; ignored for an approval.
     #[serde(default)]
     pub reason: Option<String>,
 }

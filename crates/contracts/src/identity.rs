@@ -8,7 +8,9 @@ use std::fmt;
 use jiff::Timestamp;
 use platform::auth::Role;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::doctors::Gender;
 
@@ -53,28 +55,28 @@ impl From<AccountRole> for Role {
 #[serde(rename_all = "camelCase")]
 pub struct RegisterRequest {
     #[serde(default)]
-    #[schema(example = "Ada Lovelace")]
+    #[schema(value_type = Option<platform::schema::PersonName>, example = "Ada Lovelace")]
     pub name: Option<String>,
-    #[schema(example = "ada@example.org")]
+    #[schema(value_type = platform::schema::Email, example = "ada@example.org")]
     pub email: String,
-    /// 10 to 128 characters, not a common password, not the e-mail address.
-    #[schema(example = "plum-violin-harbour-47")]
+    #[schema(value_type = platform::schema::Password, example = "plum-violin-harbour-47")]
     pub password: String,
     #[serde(default)]
-    #[schema(example = "+44 20 7946 0958")]
+    #[schema(value_type = Option<platform::schema::Phone>, example = "+44 20 7946 0958")]
     pub phone: Option<String>,
-    /// A past date, `YYYY-MM-DD`.
+    /// A past date, within the last 150 years.
     #[serde(default)]
-    #[schema(example = "1985-12-10")]
+    #[schema(value_type = Option<platform::schema::Date>, example = "1985-12-10")]
     pub dob: Option<String>,
     #[serde(default)]
-    #[schema(example = "12 St James's Square, London")]
+    #[schema(value_type = Option<platform::schema::Address>, example = "12 St James's Square, London")]
     pub address: Option<String>,
     /// Default `PATIENT`; `DOCTOR` and `ADMIN` need an ADMIN token.
     #[serde(default)]
     pub role: Option<AccountRole>,
     /// A doctor's speciality. Alias: `specialization`.
     #[serde(default, alias = "specialization")]
+    #[schema(value_type = Option<platform::schema::Label>)]
     pub speciality: Option<String>,
     /// A doctor's gender.
     #[serde(default)]
@@ -86,6 +88,55 @@ impl fmt::Debug for RegisterRequest {
         f.debug_struct("RegisterRequest")
             .field("role", &self.role)
             .finish_non_exhaustive()
+    }
+}
+
+/// The document's `POST /api/auth/register` body: [`RegisterRequest`]'s fields, with the
+/// fields each role requires.
+pub struct Registration;
+
+impl Registration {
+    /// `role` is one of `roles` (absent counts as `PATIENT`), and `required` are present.
+    fn variant(roles: &[Option<AccountRole>], required: &[&str]) -> ObjectBuilder {
+        let role_given = !roles.contains(&None);
+        let values = roles.iter().map(|role| role.map(AccountRole::as_str));
+        let mut variant = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("role", ObjectBuilder::new().enum_values(Some(values)));
+        for field in required.iter().chain(role_given.then_some(&"role")) {
+            variant = variant.required(*field);
+        }
+        variant
+    }
+}
+
+impl PartialSchema for Registration {
+    fn schema() -> RefOr<Schema> {
+        use AccountRole::{Admin, Doctor, Patient};
+        let roles = AnyOfBuilder::new()
+            .item(Self::variant(
+                &[None, Some(Patient)],
+                &["name", "phone", "dob", "address"],
+            ))
+            .item(Self::variant(
+                &[Some(Doctor)],
+                &["name", "phone", "speciality"],
+            ))
+            .item(Self::variant(&[Some(Admin)], &[]));
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name(RegisterRequest::name()))
+            .item(roles)
+            .into()
+    }
+}
+
+impl ToSchema for Registration {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            RegisterRequest::name().into_owned(),
+            RegisterRequest::schema(),
+        ));
+        RegisterRequest::schemas(schemas);
     }
 }
 

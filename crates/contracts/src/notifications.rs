@@ -151,15 +151,18 @@ pub struct Notification {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewNotification {
+    #[schema(value_type = platform::schema::Id)]
     pub recipient_id: i64,
     /// Default `PATIENT`.
     #[serde(default)]
     pub recipient_type: Option<RecipientType>,
-    /// 1 to 2000 characters.
-    #[schema(example = "Our clinic is closed on Friday; your appointment is not affected.")]
+    #[schema(
+        value_type = platform::schema::Message,
+        example = "Our clinic is closed on Friday; your appointment is not affected."
+    )]
     pub message: String,
-    /// At most 200 characters.
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::Subject>)]
     pub subject: Option<String>,
     /// Default `IN_APP`; `EMAIL` and `SMS` only where configured.
     #[serde(default)]

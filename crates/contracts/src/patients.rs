@@ -25,23 +25,23 @@ pub struct Patient {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PatientInput {
-    #[schema(example = "Ada Lovelace")]
+    #[schema(value_type = platform::schema::PersonName, example = "Ada Lovelace")]
     pub name: String,
     /// For a patient with an account, the account's login e-mail: it changes through identity,
     /// and a different one here is refused (`400` naming `email`).
-    #[schema(example = "ada@example.org")]
+    #[schema(value_type = platform::schema::Email, example = "ada@example.org")]
     pub email: String,
-    /// International form; stored normalized to E.164.
-    #[schema(example = "+44 20 7946 0958")]
+    #[schema(value_type = platform::schema::Phone, example = "+44 20 7946 0958")]
     pub phone: String,
-    /// A past date, `YYYY-MM-DD`.
-    #[schema(example = "1985-12-10")]
+    /// A past date, within the last 150 years.
+    #[schema(value_type = platform::schema::Date, example = "1985-12-10")]
     pub dob: String,
-    #[schema(example = "12 St James's Square, London")]
+    #[schema(value_type = platform::schema::Address, example = "12 St James's Square, London")]
     pub address: String,
     /// Written by ADMIN (and doctors with a care relationship) only. A patient's update may
     /// leave it out or repeat the stored text, which is kept; a change is `403`.
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::MedicalHistory>)]
     pub medical_history: Option<String>,
 }
 
@@ -49,6 +49,7 @@ pub struct PatientInput {
 #[into_params(parameter_in = Query)]
 pub struct PatientFilter {
     /// Case-insensitive search in name and e-mail.
+    #[param(value_type = Option<platform::schema::SearchTerm>)]
     pub q: Option<String>,
 }
 
@@ -56,16 +57,22 @@ pub struct PatientFilter {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PatientAppointmentRequest {
+    #[schema(value_type = platform::schema::Id)]
     pub patient_id: i64,
+    #[schema(value_type = platform::schema::Id)]
     pub doctor_id: i64,
-    /// Start instant; without an offset it is clinic-local time. Alias: `date`.
+    /// Start instant, in the future; without an offset it is clinic-local time. Alias: `date`.
     #[serde(alias = "date")]
-    #[schema(example = "2030-01-07T09:00:00Z")]
+    #[schema(value_type = platform::schema::Instant, example = "2030-01-07T09:00:00Z")]
     pub appointment_date: String,
+    /// Default: the doctor's slot length.
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::VisitMinutes>)]
     pub duration_minutes: Option<u32>,
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::Description>)]
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::Label>)]
     pub service_type: Option<String>,
 }

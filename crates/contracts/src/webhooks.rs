@@ -2,18 +2,25 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::events::types;
 
 /// A new subscription. The secret signs every delivery and is never shown again.
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewWebhook {
-    #[schema(example = "https://integrations.example.org/carebook")]
+    #[schema(
+        value_type = platform::schema::WebhookUrl,
+        example = "https://integrations.example.org/carebook"
+    )]
     pub url: String,
-    /// Event types, e.g. `AppointmentApproved`.
+    /// Event types, e.g. `AppointmentApproved`; repeats count once.
+    #[schema(value_type = Vec<EventType>, min_items = 1)]
     pub events: Vec<String>,
-    /// At least 16 characters; the key of the HMAC-SHA256 signature.
-    #[schema(min_length = 16)]
+    #[schema(value_type = platform::schema::WebhookSecret)]
     pub secret: String,
 }
 
@@ -64,3 +71,17 @@ pub struct WebhookDelivery {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub delivered_at: Option<Timestamp>,
 }
+
+/// An event type a subscription may name (schema only: the handler checks the strings).
+pub struct EventType;
+
+impl PartialSchema for EventType {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(types::ALL.iter().copied()))
+            .into()
+    }
+}
+
+impl ToSchema for EventType {}

@@ -20,7 +20,7 @@ use crate::policy;
 /// rules (length, grid, limit); each override is audited.
 #[utoipa::path(post, path = "/api/appointments", tag = "appointments",
     request_body = NewAppointment,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a retried request (for 24 hours)")),
+    params(("Idempotency-Key" = Option<platform::schema::IdempotencyKey>, Header, description = "Replays the first result of a retried request (for 24 hours)")),
     responses((status = 201, body = Appointment), BadRequest, Conflict, Unprocessable))]
 pub async fn create(
     State(state): State<AppState>,
@@ -66,7 +66,7 @@ pub async fn create(
 /// A patient's new time or length of an `APPROVED` appointment puts it back to `REQUESTED`
 /// (the doctor is asked again); a doctor's or ADMIN's change keeps `APPROVED`.
 #[utoipa::path(put, path = "/api/appointments/{id}", tag = "appointments",
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = platform::schema::Id, Path, description = "Appointment id")),
     request_body = AppointmentChange,
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
 pub async fn update(

@@ -16,7 +16,7 @@ use crate::policy;
 /// A patient's cancellation within the clinic's cancellation window is marked
 /// `lateCancellation`.
 #[utoipa::path(delete, path = "/api/appointments/{id}", tag = "appointments",
-    params(("id" = i64, Path, description = "Appointment id"), CancelQuery),
+    params(("id" = platform::schema::Id, Path, description = "Appointment id"), CancelQuery),
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -30,8 +30,7 @@ pub async fn cancel(
 
 /// Approve a requested appointment (its doctor, ADMIN).
 #[utoipa::path(post, path = "/api/appointments/{id}/approve", tag = "appointments",
-    params(("id" = i64, Path, description = "Appointment id")),
-    request_body(content = Option<DecisionBody>),
+    params(("id" = platform::schema::Id, Path, description = "Appointment id")),
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
 pub async fn approve(
     State(state): State<AppState>,
@@ -43,7 +42,7 @@ pub async fn approve(
 
 /// Reject a requested appointment (its doctor, ADMIN), with an optional reason.
 #[utoipa::path(post, path = "/api/appointments/{id}/reject", tag = "appointments",
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = platform::schema::Id, Path, description = "Appointment id")),
     request_body = DecisionBody,
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
 pub async fn reject(
@@ -58,7 +57,7 @@ pub async fn reject(
 
 /// Mark an approved appointment as completed (its doctor, ADMIN).
 #[utoipa::path(post, path = "/api/appointments/{id}/complete", tag = "appointments",
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = platform::schema::Id, Path, description = "Appointment id")),
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
 pub async fn complete(
     State(state): State<AppState>,
@@ -70,7 +69,7 @@ pub async fn complete(
 
 /// Mark an approved appointment as a no-show (its doctor, ADMIN).
 #[utoipa::path(post, path = "/api/appointments/{id}/no-show", tag = "appointments",
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = platform::schema::Id, Path, description = "Appointment id")),
     responses((status = 200, body = Appointment), BadRequest, NotFound, Conflict))]
 pub async fn no_show(
     State(state): State<AppState>,

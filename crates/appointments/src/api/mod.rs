@@ -4,6 +4,7 @@ mod bookings;
 mod lifecycle;
 mod queries;
 
+use platform::schema::{Id, IdempotencyKey, Instant, OptionalReason};
 use platform::{FieldError, Problem};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +14,8 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    components(schemas(Problem, FieldError)),
+    // Parameter types are not collected from the paths; their components are listed here.
+    components(schemas(Problem, FieldError, Id, IdempotencyKey, Instant, OptionalReason)),
     tags((name = "appointments", description = "Bookings and their lifecycle"))
 )]
 struct ApiDoc;

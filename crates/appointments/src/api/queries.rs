@@ -15,7 +15,7 @@ use crate::store::ListFilter;
 
 /// One appointment.
 #[utoipa::path(get, path = "/api/appointments/{id}", tag = "appointments",
-    params(("id" = i64, Path, description = "Appointment id")),
+    params(("id" = platform::schema::Id, Path, description = "Appointment id")),
     responses((status = 200, body = Appointment), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,

@@ -12,7 +12,7 @@ use crate::domain::availability::{VisitRequest, assess};
 /// slot length): within one block of working hours, not on time off, taking bookings at all.
 /// Existing appointments are not considered; the appointment service checks those.
 #[utoipa::path(get, path = "/api/doctors/{id}/availability", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id"), AvailabilityQuery),
+    params(("id" = platform::schema::Id, Path, description = "Doctor id"), AvailabilityQuery),
     responses((status = 200, body = Availability), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,

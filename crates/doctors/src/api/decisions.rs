@@ -13,7 +13,7 @@ use crate::policy;
 
 /// Approve a requested appointment. `status`, when given, must be `APPROVED`.
 #[utoipa::path(post, path = "/api/doctors/appointments/approve", tag = "doctors",
-    request_body = DecisionRequest,
+    request_body = platform::schema::ApprovalRequest,
     responses((status = 200, body = Appointment), BadRequest, Unprocessable, Conflict))]
 pub async fn approve(
     State(state): State<AppState>,
@@ -33,7 +33,7 @@ pub async fn approve(
 /// Reject a requested appointment, optionally with a reason. `status`, when given, must be
 /// `REJECTED`.
 #[utoipa::path(post, path = "/api/doctors/appointments/reject", tag = "doctors",
-    request_body = DecisionRequest,
+    request_body = platform::schema::RejectionRequest,
     responses((status = 200, body = Appointment), BadRequest, Unprocessable, Conflict))]
 pub async fn reject(
     State(state): State<AppState>,

@@ -33,7 +33,7 @@ pub async fn create(
 
 /// A doctor's profile.
 #[utoipa::path(get, path = "/api/doctors/{id}", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = platform::schema::Id, Path, description = "Doctor id")),
     responses((status = 200, body = Doctor), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,
@@ -50,7 +50,7 @@ pub async fn get(
 
 /// Replace a doctor's editable fields; absent optional fields take their defaults.
 #[utoipa::path(put, path = "/api/doctors/{id}", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = platform::schema::Id, Path, description = "Doctor id")),
     request_body = DoctorInput,
     responses((status = 200, body = Doctor), BadRequest, NotFound, Conflict))]
 pub async fn update(

@@ -7,6 +7,7 @@ mod schedule;
 mod slots;
 mod time_off;
 
+use platform::schema::{Date, Id, Instant, SearchTerm, VisitMinutes};
 use platform::{ApiError, FieldError, Problem};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +17,8 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    components(schemas(Problem, FieldError)),
+    // Parameter types are not collected from the paths; their components are listed here.
+    components(schemas(Problem, FieldError, Date, Id, Instant, SearchTerm, VisitMinutes)),
     tags((name = "doctors", description = "Doctor profiles, working hours, time off, free slots and decisions on appointments"))
 )]
 struct ApiDoc;

@@ -12,7 +12,7 @@ use crate::policy;
 
 /// A doctor's weekly working hours; Monday to Friday 09:00-17:00 until a schedule is stored.
 #[utoipa::path(get, path = "/api/doctors/{id}/schedule", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = platform::schema::Id, Path, description = "Doctor id")),
     responses((status = 200, body = Schedule), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,
@@ -38,7 +38,7 @@ pub async fn get(
 /// Replace a doctor's weekly working hours (in the doctor's zone) and slot length. Blocks of
 /// one day must not overlap; an empty week means no working hours at all.
 #[utoipa::path(put, path = "/api/doctors/{id}/schedule", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = platform::schema::Id, Path, description = "Doctor id")),
     request_body = Schedule,
     responses((status = 200, body = Schedule), BadRequest, NotFound))]
 pub async fn replace(

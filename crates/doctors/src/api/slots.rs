@@ -13,7 +13,7 @@ use crate::domain::slots::{DateRange, free_slots};
 /// Free bookable slots on the dates `from..=to` (in the doctor's zone): working hours minus
 /// past slots, time off and taken appointments. A doctor who takes no bookings has none.
 #[utoipa::path(get, path = "/api/doctors/{id}/slots", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id"), SlotQuery),
+    params(("id" = platform::schema::Id, Path, description = "Doctor id"), SlotQuery),
     responses((status = 200, body = Vec<Slot>), BadQuery, NotFound))]
 pub async fn list(
     State(state): State<AppState>,

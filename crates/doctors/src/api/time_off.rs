@@ -14,7 +14,7 @@ use crate::policy;
 /// Record time off `[from, to)`: no slots are offered and no bookings accepted during it.
 /// Instants without an offset are clinic-local time.
 #[utoipa::path(post, path = "/api/doctors/{id}/time-off", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = platform::schema::Id, Path, description = "Doctor id")),
     request_body = TimeOffInput,
     responses((status = 201, body = TimeOff), BadRequest, NotFound))]
 pub async fn create(
@@ -40,7 +40,7 @@ pub async fn create(
 
 /// A doctor's time off, earliest first.
 #[utoipa::path(get, path = "/api/doctors/{id}/time-off", tag = "doctors",
-    params(("id" = i64, Path, description = "Doctor id")),
+    params(("id" = platform::schema::Id, Path, description = "Doctor id")),
     responses((status = 200, body = Vec<TimeOff>), BadQuery, NotFound))]
 pub async fn list(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@ use platform::validation::Violations;
 pub const DEFAULT_SLOT_MINUTES: u32 = 30;
 pub const MAX_BLOCKS: usize = 50;
 const MIN_SLOT_MINUTES: u32 = platform::values::MIN_VISIT_MINUTES;
-const MAX_SLOT_MINUTES: u32 = 240;
+const MAX_SLOT_MINUTES: u32 = platform::values::MAX_SLOT_MINUTES;
 const END_OF_DAY: u16 = 24 * 60;
 
 /// A wall-clock time of day as minutes since midnight; `24:00` (1440) is allowed as an end.

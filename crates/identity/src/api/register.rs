@@ -23,7 +23,7 @@ const UNFINISHED_AFTER: SignedDuration = SignedDuration::from_mins(10);
 /// or an `ADMIN`. When the profile cannot be created, no account is left behind and the profile
 /// service's answer (400, 409, 503) is passed on.
 #[utoipa::path(post, path = "/api/auth/register", tag = "identity",
-    request_body = RegisterRequest,
+    request_body = contracts::identity::Registration,
     responses(
         (status = 201, body = RegisterResponse),
         BadRequest,

@@ -11,7 +11,8 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    components(schemas(Problem, FieldError)),
+    // Parameter types are not collected from the paths; their components are listed here.
+    components(schemas(Problem, FieldError, platform::schema::Id)),
     tags((name = "notifications", description = "Notifications to patients and doctors"))
 )]
 struct ApiDoc;

@@ -81,7 +81,7 @@ pub async fn list(
 
 /// Ends a subscription; deliveries not yet made are dropped.
 #[utoipa::path(delete, path = "/api/webhooks/{id}", tag = "webhooks",
-    params(("id" = i64, Path, description = "Webhook id")),
+    params(("id" = platform::schema::Id, Path, description = "Webhook id")),
     responses((status = 204, description = "Deleted"), BadQuery, NotFound))]
 pub async fn delete(
     State(hooks): State<Webhooks>,
@@ -98,7 +98,7 @@ pub async fn delete(
 
 /// The delivery log of one subscription, oldest first.
 #[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", tag = "webhooks",
-    params(("id" = i64, Path, description = "Webhook id"), PageParams),
+    params(("id" = platform::schema::Id, Path, description = "Webhook id"), PageParams),
     responses((status = 200, body = Page<WebhookDelivery>), BadQuery, NotFound))]
 pub async fn deliveries(
     State(hooks): State<Webhooks>,

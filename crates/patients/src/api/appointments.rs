@@ -14,7 +14,7 @@ use crate::policy::Policy;
 /// Request an appointment for a patient (the patient; ADMIN); the appointment service books it.
 #[utoipa::path(post, path = "/api/patients/appointments", tag = "patients",
     request_body = PatientAppointmentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first result of a retried request")),
+    params(("Idempotency-Key" = Option<platform::schema::IdempotencyKey>, Header)),
     responses((status = 201, body = Appointment), BadRequest, Conflict, Unprocessable))]
 pub async fn request(
     State(state): State<AppState>,

@@ -2,7 +2,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use platform::Result;
 use platform::auth::Principal;
-use platform::docs::NotFound;
+use platform::docs::{BadQuery, NotFound};
 
 use crate::AppState;
 use crate::policy::Policy;
@@ -12,8 +12,8 @@ use crate::policy::Policy;
 /// Answers no personal data, so it is not audited as a read of the patient's record; the
 /// appointment service asks it before booking.
 #[utoipa::path(get, path = "/api/patients/{id}/exists", tag = "patients",
-    params(("id" = i64, Path, description = "Patient id")),
-    responses((status = 204, description = "The patient exists"), NotFound))]
+    params(("id" = platform::schema::Id, Path, description = "Patient id")),
+    responses((status = 204, description = "The patient exists"), BadQuery, NotFound))]
 pub async fn exists(
     State(state): State<AppState>,
     principal: Principal,

@@ -4,6 +4,7 @@ mod appointments;
 mod exists;
 mod patients;
 
+use platform::schema::{Id, IdempotencyKey, SearchTerm};
 use platform::{FieldError, Problem};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +14,8 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    components(schemas(Problem, FieldError)),
+    // Parameter types are not collected from the paths; their components are listed here.
+    components(schemas(Problem, FieldError, Id, IdempotencyKey, SearchTerm)),
     tags((name = "patients", description = "Patient profiles and the patient's booking entry point"))
 )]
 struct ApiDoc;

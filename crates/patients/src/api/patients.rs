@@ -31,7 +31,7 @@ pub async fn create(
 
 /// A patient's profile (ADMIN; the patient; a doctor who has an appointment with them).
 #[utoipa::path(get, path = "/api/patients/{id}", tag = "patients",
-    params(("id" = i64, Path, description = "Patient id")),
+    params(("id" = platform::schema::Id, Path, description = "Patient id")),
     responses((status = 200, body = Patient), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,
@@ -62,7 +62,7 @@ pub async fn get(
 /// nothing changed. The e-mail of a patient with an account is the account's login e-mail; a
 /// change of it here is `400` naming `email` (it changes through identity).
 #[utoipa::path(put, path = "/api/patients/{id}", tag = "patients",
-    params(("id" = i64, Path, description = "Patient id")),
+    params(("id" = platform::schema::Id, Path, description = "Patient id")),
     request_body = PatientInput,
     responses((status = 200, body = Patient), BadRequest, NotFound, Conflict))]
 pub async fn update(

@@ -34,6 +34,8 @@ pub fn router(log: AuditLog) -> Router {
 #[derive(OpenApi)]
 #[openapi(
     paths(list),
+    // Parameter types are not collected from the paths; their components are listed here.
+    components(schemas(crate::schema::Instant)),
     tags((name = "audit", description = "Who read or changed which patient's data"))
 )]
 pub struct AuditApi;

@@ -18,9 +18,11 @@ use crate::validation::Violations;
 pub struct AuditQuery {
     pub patient_id: Option<i64>,
     pub actor_id: Option<i64>,
-    /// Entries at or after this instant.
+    /// Entries at or after this instant (without an offset: UTC).
+    #[param(value_type = Option<crate::schema::Instant>)]
     pub from: Option<String>,
     /// Entries before this instant.
+    #[param(value_type = Option<crate::schema::Instant>)]
     pub to: Option<String>,
 }
 

@@ -6,13 +6,13 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
-        if trimmed.len() > 254 {
+        // Counted as sent, white space included, as the OpenAPI document's `maxLength` does.
+        if raw.chars().count() > 254 {
             return Err("must be at most 254 characters".to_owned());
         }
         // Only plain addresses: no display names, no quoted local parts.
         let address = email_address::EmailAddress::parse_with_options(
-            trimmed,
+            raw.trim(),
             email_address::Options::default()
                 .without_display_text()
                 .with_required_tld(),
@@ -56,5 +56,13 @@ mod tests {
         ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
         }
+    }
+
+    #[test]
+    fn the_limit_counts_the_address_as_sent() {
+        let padded = format!("ann@example.org{}", " ".repeat(240));
+        assert_eq!(padded.chars().count(), 255);
+        assert!(Email::parse(&padded).is_err());
+        assert!(Email::parse(&padded[1..]).is_ok());
     }
 }

@@ -12,6 +12,6 @@ pub use email::Email;
 pub use phone::PhoneNumber;
 pub use text::{NonBlank, is_visible, search_term};
 pub use visit::{
-    DEFAULT_OFFERED_MAX_MINUTES, MAX_VISIT_MINUTES, MIN_VISIT_MINUTES, VisitMinutes,
-    offered_lengths,
+    DEFAULT_OFFERED_MAX_MINUTES, MAX_SLOT_MINUTES, MAX_VISIT_MINUTES, MIN_VISIT_MINUTES,
+    VisitMinutes, offered_lengths,
 };

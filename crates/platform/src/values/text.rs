@@ -8,9 +8,11 @@ use super::limits;
 pub struct NonBlank(String);
 
 impl NonBlank {
+    /// `max_chars` counts the text as sent, white space included, as the OpenAPI document's
+    /// `maxLength` does.
     pub fn parse(raw: &str, max_chars: usize) -> Result<Self, String> {
         let trimmed = raw.trim();
-        if trimmed.chars().count() > max_chars {
+        if raw.chars().count() > max_chars {
             return Err(format!("must be at most {max_chars} characters"));
         }
         if trimmed
@@ -55,15 +57,16 @@ impl fmt::Display for NonBlank {
     }
 }
 
-/// A list's search term: a blank one filters nothing, a long one is refused.
+/// A list's search term: a blank one filters nothing, a long one (counted as sent, as the
+/// OpenAPI document's `maxLength` does) is refused.
 pub fn search_term(raw: Option<&str>) -> Result<Option<&str>, String> {
-    match raw.map(str::trim).filter(|term| !term.is_empty()) {
-        Some(term) if term.chars().count() > limits::SEARCH_TERM => Err(format!(
+    if raw.is_some_and(|raw| raw.chars().count() > limits::SEARCH_TERM) {
+        return Err(format!(
             "must be at most {} characters",
             limits::SEARCH_TERM
-        )),
-        term => Ok(term),
+        ));
     }
+    Ok(raw.map(str::trim).filter(|term| !term.is_empty()))
 }
 
 /// Whether a character shows something: not white space, not a control character, and not one
@@ -95,6 +98,7 @@ mod tests {
         assert_eq!(search_term(Some(" Cardiology ")), Ok(Some("Cardiology")));
         assert!(search_term(Some(&"é".repeat(200))).is_ok());
         assert!(search_term(Some(&"x".repeat(201))).is_err());
+        assert!(search_term(Some(&format!("x{}", " ".repeat(200)))).is_err());
     }
 
     #[test]
@@ -103,6 +107,12 @@ mod tests {
         assert!(NonBlank::parse("   ", 10).is_err());
         assert!(NonBlank::parse("abcdefghijk", 10).is_err());
         assert!(NonBlank::parse("a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn the_limit_counts_the_text_as_sent() {
+        assert!(NonBlank::parse("abc  ", 5).is_ok());
+        assert!(NonBlank::parse(" abc  ", 5).is_err());
     }
 
     #[test]

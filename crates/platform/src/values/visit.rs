@@ -5,6 +5,8 @@ pub const MIN_VISIT_MINUTES: u32 = 5;
 /// The longest length the system accepts as a visit at all (8 h); a clinic offers at most
 /// `CAREBOOK_MAX_VISIT_MINUTES` of it.
 pub const MAX_VISIT_MINUTES: u32 = 480;
+/// The longest slot a doctor's schedule may have (4 h).
+pub const MAX_SLOT_MINUTES: u32 = 240;
 /// The clinic's longest offered visit when `CAREBOOK_MAX_VISIT_MINUTES` is not set.
 pub const DEFAULT_OFFERED_MAX_MINUTES: u32 = 120;
 
