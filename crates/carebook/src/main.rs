@@ -33,12 +33,15 @@ enum Command {
         #[arg(long)]
         no_demo_data: bool,
     },
-    /// One service (identity, patients, doctors, appointments, notifications, billing) or the gateway, configured from the environment.
+    /// One service (identity, patients, doctors, appointments, notifications, billing, records) or the gateway, configured from the environment.
     Serve { service: String },
     /// Bring every service's database schema up to date, then exit.
     Migrate,
     /// Add a new token-signing key to the identity database (see the README's key rotation).
     RotateSigningKey,
+    /// Add a new records data key and re-seal every record and file under it (see the README's
+    /// key management); the records service may keep running.
+    RotateRecordsKey,
     /// Seed the demo clinic through a running gateway (skipped when doctors exist).
     DemoData {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -74,6 +77,15 @@ async fn main() -> anyhow::Result<()> {
             }
             let kid = identity::rotate_signing_key(&config).await?;
             println!("new signing key {kid}: published now, signing within a minute");
+            Ok(())
+        }
+        Command::RotateRecordsKey => {
+            let config = records::Config::from_env(&cli.data_dir)?;
+            let done = records::rotate_key(&config).await?;
+            println!(
+                "records key {}: {} texts and {} files re-sealed",
+                done.key_id, done.texts, done.files
+            );
             Ok(())
         }
         Command::DemoData { gateway } => {
@@ -126,7 +138,7 @@ async fn up(data_dir: PathBuf, demo_data: bool) -> anyhow::Result<()> {
 
 async fn serve(name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
     let service = Service::parse(name).with_context(|| {
-        format!("unknown service `{name}` (expected gateway, identity, patients, doctors, appointments, notifications or billing)")
+        format!("unknown service `{name}` (expected gateway, identity, patients, doctors, appointments, notifications, billing or records)")
     })?;
     let listen = platform::config::var("CAREBOOK_LISTEN")
         .unwrap_or_else(|| format!("0.0.0.0:{}", service.default_port()));

@@ -106,7 +106,7 @@ impl std::fmt::Debug for NotificationsHook {
     }
 }
 
-const ALL: [Service; 7] = [
+const ALL: [Service; 8] = [
     Service::Gateway,
     Service::Patients,
     Service::Doctors,
@@ -114,6 +114,7 @@ const ALL: [Service; 7] = [
     Service::Notifications,
     Service::Identity,
     Service::Billing,
+    Service::Records,
 ];
 
 /// A running set of services; dropping it does not stop them, `shutdown` does.
@@ -280,6 +281,18 @@ async fn app(
             }
             billing::app(c, bus, shutdown).await
         }
+        Service::Records => {
+            let mut c = records::Config::from_env(dir)?;
+            c.database_url = db;
+            c.identity_urls = urls(Service::Identity);
+            c.patients_urls = urls(Service::Patients);
+            c.doctors_urls = urls(Service::Doctors);
+            // The embedded mode keeps its own data key, made on the first start.
+            if let records::keys::KeySource::File(path) = &c.keys {
+                records::keys::ensure_key_file(path)?;
+            }
+            records::app(c, bus, shutdown).await
+        }
         Service::Gateway => anyhow::bail!("the gateway is not a backend service"),
     }
 }
@@ -325,6 +338,9 @@ pub async fn serve_one(
         Service::Billing => {
             billing::app(billing::Config::from_env(&data_dir)?, &bus, &stop).await?
         }
+        Service::Records => {
+            records::app(records::Config::from_env(&data_dir)?, &bus, &stop).await?
+        }
     };
     platform::server::serve(listener, app, stop.cancelled_owned()).await?;
     Ok(())
@@ -340,6 +356,7 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         (Service::Notifications, &notifications::MIGRATIONS),
         (Service::Identity, &identity::MIGRATIONS),
         (Service::Billing, &billing::MIGRATIONS),
+        (Service::Records, &records::MIGRATIONS),
     ] {
         let db = platform::db::Db::open(service.database_url(&data_dir).as_str(), migrations)
             .await

@@ -75,6 +75,15 @@ pub struct InvoiceChanged {
     pub version: i64,
 }
 
+/// A medical record was written: ids only, never its content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MedicalRecordAdded {
+    pub record_id: i64,
+    pub patient_id: i64,
+    pub doctor_id: i64,
+}
+
 /// Event type names (the envelope's `type`, and the routing key on the broker).
 pub mod types {
     pub const PATIENT_REGISTERED: &str = "PatientRegistered";
@@ -92,6 +101,7 @@ pub mod types {
     pub const INVOICE_PAID: &str = "InvoicePaid";
     /// An invoice voided, or turned into a late-cancellation or no-show fee.
     pub const INVOICE_UPDATED: &str = "InvoiceUpdated";
+    pub const MEDICAL_RECORD_ADDED: &str = "MedicalRecordAdded";
 
     /// Every type published today.
     pub const ALL: &[&str] = &[
@@ -109,9 +119,11 @@ pub mod types {
         INVOICE_CREATED,
         INVOICE_PAID,
         INVOICE_UPDATED,
+        MEDICAL_RECORD_ADDED,
     ];
 
-    /// What billing follows.
+    /// What billing follows, and what changes a care relationship between a doctor and a
+    /// patient (records).
     pub const APPOINTMENTS: &[&str] = &[
         APPOINTMENT_REQUESTED,
         APPOINTMENT_APPROVED,
@@ -136,10 +148,16 @@ pub static TOPOLOGY: &[platform::events::Subscription] = &[
         // Invoices follow appointments.
         event_types: types::APPOINTMENTS,
     },
+    platform::events::Subscription {
+        queue: queues::RECORDS,
+        // Care relationships follow the appointments' states.
+        event_types: types::APPOINTMENTS,
+    },
 ];
 
 /// Queue names: one per consuming service.
 pub mod queues {
     pub const NOTIFICATIONS: &str = "notifications";
     pub const BILLING: &str = "billing";
+    pub const RECORDS: &str = "records";
 }

@@ -9,14 +9,18 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::UnsyncBoxBody;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 /// Request bodies are buffered (and size-checked) before forwarding, so a refused connection
-/// can be retried on another instance with the same bytes.
-pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// can be retried on another instance with the same bytes; file uploads stream through
+/// (`crate::stream`).
+pub(crate) type HttpClient = Client<HttpConnector, ProxyBody>;
+
+/// A forwarded request's body: buffered bytes, or a size-limited stream.
+pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// A connection should open in far less than a request may take; past this the instance is
 /// treated as unreachable and another one gets the request.

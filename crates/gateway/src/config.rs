@@ -21,6 +21,9 @@ pub struct GatewayConfig {
     pub upstreams: Vec<(Service, Vec<String>)>,
     /// Largest request body accepted (413 problem above it). Default 1 MiB.
     pub max_body_bytes: usize,
+    /// Largest upload streamed through to the records service: `CAREBOOK_MAX_UPLOAD_MB`
+    /// (default 20) plus 1 MiB for the form around the file.
+    pub max_upload_bytes: usize,
     /// How long to wait for an upstream answer (504 problem after it). Default 10 s.
     pub upstream_timeout: Duration,
     /// The merged OpenAPI document of every service, served at /api/openapi.json.
@@ -42,6 +45,7 @@ pub struct GatewayConfig {
 impl GatewayConfig {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
     pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 21 * 1024 * 1024;
 
     /// The defaults of everything but the backends and the document: in-memory rate limits of
     /// [`RateLimits::default`], no CORS, no TLS.
@@ -49,6 +53,7 @@ impl GatewayConfig {
         Self {
             upstreams,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            max_upload_bytes: Self::DEFAULT_MAX_UPLOAD_BYTES,
             upstream_timeout: Self::DEFAULT_UPSTREAM_TIMEOUT,
             openapi,
             rate_limits: RateLimits::default(),
@@ -80,9 +85,15 @@ impl GatewayConfig {
             Some(secs) => Duration::from_secs(secs),
             None => Self::DEFAULT_UPSTREAM_TIMEOUT,
         };
+        let upload_mb = parse_var::<usize>("CAREBOOK_MAX_UPLOAD_MB")?.unwrap_or(20);
+        ensure!(
+            (1..=1024).contains(&upload_mb),
+            "CAREBOOK_MAX_UPLOAD_MB must be 1 to 1024"
+        );
         Ok(Self {
             upstreams,
             max_body_bytes,
+            max_upload_bytes: (upload_mb + 1) * 1024 * 1024,
             upstream_timeout,
             openapi,
             rate_limits: rate_limits_from_env()?,
@@ -112,6 +123,7 @@ impl fmt::Debug for GatewayConfig {
         f.debug_struct("GatewayConfig")
             .field("upstreams", &self.upstreams)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_upload_bytes", &self.max_upload_bytes)
             .field("upstream_timeout", &self.upstream_timeout)
             .field("rate_limits", &self.rate_limits)
             .field("redis", &self.redis)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use platform::server::Readiness;
 
 use crate::client::HttpClient;
@@ -56,9 +56,11 @@ async fn any_live(client: &HttpClient, upstream: &Upstream) -> bool {
 }
 
 async fn is_live(client: &HttpClient, instance: &Instance) -> bool {
-    let Ok(request) = hyper::Request::get(format!("{}/health/live", instance.base()))
-        .body(Full::new(Bytes::new()))
-    else {
+    let Ok(request) = hyper::Request::get(format!("{}/health/live", instance.base())).body(
+        Full::new(Bytes::new())
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    ) else {
         return false;
     };
     matches!(

@@ -13,6 +13,7 @@ mod headers;
 mod health;
 pub mod limit;
 mod proxy;
+mod stream;
 mod tls;
 mod upstream;
 
@@ -35,13 +36,14 @@ use crate::upstream::Upstream;
 
 /// Which service owns which path prefix; a prefix covers itself and every path below it.
 /// Other paths are left to the platform's 404 fallback.
-const ROUTES: [(&str, Service); 8] = [
+const ROUTES: [(&str, Service); 9] = [
     ("/api/patients", Service::Patients),
     ("/api/doctors", Service::Doctors),
     ("/api/appointments", Service::Appointments),
     ("/api/notifications", Service::Notifications),
     ("/api/webhooks", Service::Notifications),
     ("/api/billing", Service::Billing),
+    ("/api/records", Service::Records),
     ("/api/auth", Service::Identity),
     ("/.well-known/jwks.json", Service::Identity),
 ];
@@ -72,6 +74,9 @@ pub fn router(config: GatewayConfig) -> Router {
             let backend = Backend {
                 proxy: proxy.clone(),
                 upstream: upstream.clone(),
+                // Records take files: their uploads stream through, up to the upload limit.
+                streamed: (upstream.service() == Service::Records)
+                    .then_some(config.max_upload_bytes),
             };
             api.merge(proxy::routes(prefix, backend))
         },

@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use platform::server::REQUEST_ID;
 
-use crate::client::HttpClient;
+use crate::client::{HttpClient, ProxyBody};
 use crate::error::ProxyError;
 use crate::headers::{add_forwarded, strip_hop_by_hop};
 use crate::tls::ViaTls;
@@ -36,6 +36,8 @@ pub(crate) struct Proxy {
 pub(crate) struct Backend {
     pub(crate) proxy: Arc<Proxy>,
     pub(crate) upstream: Arc<Upstream>,
+    /// Streams request bodies of up to this many bytes instead of buffering them (uploads).
+    pub(crate) streamed: Option<usize>,
 }
 
 /// The routes of one service: its prefix itself and every path below it, for any method.
@@ -47,13 +49,16 @@ pub(crate) fn routes(prefix: &str, backend: Backend) -> Router {
         .route(&format!("{prefix}/{{*rest}}"), handler)
 }
 
-async fn forward(
-    State(Backend { proxy, upstream }): State<Backend>,
-    request: Request,
-) -> Result<Response, ProxyError> {
+async fn forward(State(backend): State<Backend>, request: Request) -> Result<Response, ProxyError> {
+    if let Some(limit) = backend.streamed {
+        return crate::stream::forward(&backend, request, limit).await;
+    }
+    let Backend {
+        proxy, upstream, ..
+    } = backend;
     let (parts, body) = request.into_parts();
     let body = read_body(&parts.headers, body, proxy.max_body_bytes).await?;
-    let outgoing = Outgoing::new(parts, body.len());
+    let outgoing = Outgoing::new(parts, Some(body.len()));
     let response = tokio::time::timeout(proxy.timeout, proxy.send(&upstream, &outgoing, body))
         .await
         .map_err(|_| {
@@ -61,6 +66,13 @@ async fn forward(
             ProxyError::Timeout(upstream.service())
         })??;
     Ok(into_client_response(response, outgoing.request_id()))
+}
+
+/// A buffered body as the client's body type.
+fn buffered(body: Bytes) -> ProxyBody {
+    Full::new(body)
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// Reads the whole body, refusing more than `limit` bytes whether or not a length was declared.
@@ -82,24 +94,26 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
 }
 
 /// The parts of the client's request that go to whichever instance is tried.
-struct Outgoing {
+pub(crate) struct Outgoing {
     method: Method,
     path_and_query: String,
     headers: HeaderMap,
 }
 
 impl Outgoing {
-    fn new(parts: Parts, body_len: usize) -> Self {
+    /// `body_len` is the length of a buffered body; a streamed one keeps the client's framing.
+    pub(crate) fn new(parts: Parts, body_len: Option<usize>) -> Self {
         let client_ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(address)| address.ip());
         let mut headers = parts.headers;
-        // The body is forwarded whole, so it is framed by its length whatever the client used.
+        // A buffered body is forwarded whole, so it is framed by its length whatever the
+        // client used; a streamed one without a length goes chunked.
         let has_body =
             headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING);
         strip_hop_by_hop(&mut headers);
-        if has_body {
+        if let (true, Some(body_len)) = (has_body, body_len) {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body_len));
         }
         add_forwarded(
@@ -119,12 +133,16 @@ impl Outgoing {
     }
 
     /// The id the platform layer gave the request (or the client's own).
-    fn request_id(&self) -> Option<HeaderValue> {
+    pub(crate) fn request_id(&self) -> Option<HeaderValue> {
         self.headers.get(REQUEST_ID).cloned()
     }
 
     /// `None` when the instance's base and the path do not make a URL.
-    fn to(&self, instance: &Instance, body: Bytes) -> Option<hyper::Request<Full<Bytes>>> {
+    pub(crate) fn to(
+        &self,
+        instance: &Instance,
+        body: ProxyBody,
+    ) -> Option<hyper::Request<ProxyBody>> {
         let uri: Uri = format!("{}{}", instance.base(), self.path_and_query)
             .parse()
             .ok()?;
@@ -132,7 +150,7 @@ impl Outgoing {
             .method(self.method.clone())
             .uri(uri)
             .version(Version::HTTP_11)
-            .body(Full::new(body))
+            .body(body)
             .ok()?;
         *request.headers_mut() = self.headers.clone();
         Some(request)
@@ -151,7 +169,7 @@ impl Proxy {
         let service = upstream.service();
         for instance in upstream.attempt_order(Instant::now()) {
             let base = instance.base();
-            let Some(request) = outgoing.to(instance, body.clone()) else {
+            let Some(request) = outgoing.to(instance, buffered(body.clone())) else {
                 tracing::error!(%service, instance = base, "instance URL does not form a URL");
                 instance.mark_down(Instant::now());
                 continue;
@@ -176,7 +194,7 @@ impl Proxy {
 }
 
 /// The upstream's answer as it came, minus hop-by-hop headers, under the request's id.
-fn into_client_response(
+pub(crate) fn into_client_response(
     response: hyper::Response<Incoming>,
     request_id: Option<HeaderValue>,
 ) -> Response {
@@ -244,10 +262,13 @@ mod tests {
             .body(())
             .expect("a valid request");
         let (parts, ()) = request.into_parts();
-        let outgoing = Outgoing::new(parts, 3);
+        let outgoing = Outgoing::new(parts, Some(3));
         let upstream = Upstream::new(Service::Patients, vec!["http://p:1".to_owned()]);
         let sent = outgoing
-            .to(&upstream.instances()[0], Bytes::from_static(b"abc"))
+            .to(
+                &upstream.instances()[0],
+                buffered(Bytes::from_static(b"abc")),
+            )
             .expect("a valid URL");
         assert_eq!(sent.uri(), "http://p:1/api/patients/7?q=x");
         assert_eq!(sent.method(), Method::POST);

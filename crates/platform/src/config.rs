@@ -18,16 +18,18 @@ pub enum Service {
     Notifications,
     Identity,
     Billing,
+    Records,
 }
 
 impl Service {
-    pub const BACKENDS: [Service; 6] = [
+    pub const BACKENDS: [Service; 7] = [
         Service::Patients,
         Service::Doctors,
         Service::Appointments,
         Service::Notifications,
         Service::Identity,
         Service::Billing,
+        Service::Records,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Service {
             Self::Notifications => "notifications",
             Self::Identity => "identity",
             Self::Billing => "billing",
+            Self::Records => "records",
         }
     }
 
@@ -51,6 +54,7 @@ impl Service {
             Self::Notifications => 8084,
             Self::Identity => 8085,
             Self::Billing => 8087,
+            Self::Records => 8086,
         }
     }
 
@@ -223,6 +227,10 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_BILLING_DOCTOR_FEES",
     "CAREBOOK_BILLING_SERVICE_FEES",
     "CAREBOOK_BILLING_LATE_FEE_PERCENT",
+    "CAREBOOK_MAX_UPLOAD_MB",
+    "CAREBOOK_RECORDS_KEYS",
+    "CAREBOOK_RECORDS_KEY_FILE",
+    "CAREBOOK_RECORDS_BLOB_URL",
 ];
 
 /// Names of `CAREBOOK_*` variables that nothing reads, to warn about at start.

@@ -1,0 +1,64 @@
+//! Forwarding an upload as it arrives, for the routes that take files (`/api/records`): a
+//! 20 MB file passes through without the gateway holding it, while every other route keeps
+//! the small buffered limit. Such a body can be sent once only, so it goes to one instance: a
+//! refused connection is a 503 rather than a retry elsewhere.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::http::header::CONTENT_LENGTH;
+use axum::response::Response;
+use http_body_util::{BodyExt, Limited};
+
+use crate::error::ProxyError;
+use crate::proxy::{Backend, Outgoing, into_client_response};
+
+/// An upload may take longer than a plain call before its answer starts.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub(crate) async fn forward(
+    backend: &Backend,
+    request: Request,
+    limit: usize,
+) -> Result<Response, ProxyError> {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ProxyError::TooLarge { limit });
+    }
+    let outgoing = Outgoing::new(parts, None);
+    let service = backend.upstream.service();
+    let instance = backend
+        .upstream
+        .attempt_order(Instant::now())
+        .into_iter()
+        .next()
+        .ok_or(ProxyError::Unavailable(service))?;
+    let body = Limited::new(body, limit).boxed_unsync();
+    let request = outgoing
+        .to(instance, body)
+        .ok_or(ProxyError::Unavailable(service))?;
+    let timeout = backend.proxy.timeout.max(UPLOAD_TIMEOUT);
+    let response = match tokio::time::timeout(timeout, backend.proxy.client.request(request)).await
+    {
+        Err(_) => return Err(ProxyError::Timeout(service)),
+        Ok(Ok(response)) => {
+            instance.mark_up();
+            response
+        }
+        Ok(Err(err)) if err.is_connect() => {
+            tracing::warn!(%service, instance = instance.base(), error = ?err, "could not connect to upstream");
+            instance.mark_down(Instant::now());
+            return Err(ProxyError::Unavailable(service));
+        }
+        Ok(Err(err)) => {
+            tracing::warn!(%service, instance = instance.base(), error = ?err, "upstream failed");
+            return Err(ProxyError::BadGateway(service));
+        }
+    };
+    Ok(into_client_response(response, outgoing.request_id()))
+}

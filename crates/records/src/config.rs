@@ -1,0 +1,63 @@
+//! The record service's settings.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use platform::config::{DatabaseUrl, Service, parse_var, var};
+
+use crate::keys::KeySource;
+
+/// `CAREBOOK_MAX_UPLOAD_MB` when unset.
+pub const DEFAULT_MAX_UPLOAD_MB: u64 = 20;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub identity_urls: Vec<String>,
+    pub patients_urls: Vec<String>,
+    pub doctors_urls: Vec<String>,
+    /// `CAREBOOK_RECORDS_KEYS`, else the key file (`CAREBOOK_RECORDS_KEY_FILE`, default
+    /// `<data dir>/records.keys`).
+    pub keys: KeySource,
+    /// `CAREBOOK_RECORDS_BLOB_URL`, default the directory `<data dir>/records-blobs`.
+    pub blob_location: String,
+    /// `CAREBOOK_MAX_UPLOAD_MB`, in bytes.
+    pub max_upload_bytes: u64,
+    pub call_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_env(data_dir: &Path) -> anyhow::Result<Self> {
+        let keys = match var("CAREBOOK_RECORDS_KEYS") {
+            Some(list) => KeySource::List(list),
+            None => KeySource::File(key_file(data_dir)),
+        };
+        let blob_location = var("CAREBOOK_RECORDS_BLOB_URL")
+            .unwrap_or_else(|| data_dir.join("records-blobs").display().to_string());
+        Ok(Self {
+            database_url: Service::Records.database_url(data_dir),
+            identity_urls: Service::Identity.urls(),
+            patients_urls: Service::Patients.urls(),
+            doctors_urls: Service::Doctors.urls(),
+            keys,
+            blob_location,
+            max_upload_bytes: max_upload_bytes()?,
+            call_timeout: Duration::from_secs(5),
+        })
+    }
+}
+
+/// Where the key file is: `CAREBOOK_RECORDS_KEY_FILE`, default `<data dir>/records.keys`.
+pub fn key_file(data_dir: &Path) -> PathBuf {
+    var("CAREBOOK_RECORDS_KEY_FILE").map_or_else(|| data_dir.join("records.keys"), PathBuf::from)
+}
+
+/// `CAREBOOK_MAX_UPLOAD_MB` (default 20) in bytes; the gateway lets this much through too.
+pub fn max_upload_bytes() -> anyhow::Result<u64> {
+    let mb = parse_var::<u64>("CAREBOOK_MAX_UPLOAD_MB")?.unwrap_or(DEFAULT_MAX_UPLOAD_MB);
+    anyhow::ensure!(
+        (1..=1024).contains(&mb),
+        "CAREBOOK_MAX_UPLOAD_MB must be 1 to 1024"
+    );
+    Ok(mb * 1024 * 1024)
+}

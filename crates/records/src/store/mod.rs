@@ -1,0 +1,22 @@
+//! The record service's tables. Portable SQL on SQLite and PostgreSQL; text and files are
+//! already sealed when they get here.
+
+mod care;
+mod records;
+mod rotation;
+
+pub use care::record_appointment;
+pub use records::{NewRow, StoredFile, StoredRecord};
+
+use platform::db::Db;
+
+#[derive(Debug, Clone)]
+pub struct RecordStore {
+    db: Db,
+}
+
+impl RecordStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
