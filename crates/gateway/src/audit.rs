@@ -14,11 +14,12 @@ use platform::page::{Page, PageParams};
 use platform::{ApiError, Result};
 
 /// The services that hold patient data and keep a trail of it.
-pub(crate) const AUDITED: [Service; 4] = [
+pub(crate) const AUDITED: [Service; 5] = [
     Service::Patients,
     Service::Appointments,
     Service::Notifications,
     Service::Billing,
+    Service::Records,
 ];
 
 /// Deeper pages would make every service return more rows than anyone reads; narrow with

@@ -238,6 +238,15 @@ impl TestApp {
         app
     }
 
+    /// The database backend the services run on.
+    pub fn backend(&self) -> Backend {
+        if self.database_urls[&Service::Records].starts_with("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
     /// The system's data directory (key-encryption key, SQLite files).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()
@@ -402,7 +411,7 @@ impl Drop for TestApp {
     }
 }
 
-async fn read(response: reqwest::Response) -> Reply {
+pub async fn read(response: reqwest::Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.unwrap();

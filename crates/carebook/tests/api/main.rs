@@ -19,6 +19,7 @@ mod limits;
 mod patients;
 mod protocol;
 mod readme;
+mod records;
 mod request_ids;
 mod resilience;
 mod schema;
