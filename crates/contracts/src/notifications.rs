@@ -33,6 +33,8 @@ pub enum NotificationKind {
     Reminder,
     /// Free text sent by an administrator.
     Message,
+    /// A doctor added a medical record (never its content).
+    NewRecord,
 }
 
 /// `PENDING` until delivered (`SENT`) or given up on (`FAILED`).
@@ -92,7 +94,7 @@ impl NotificationStatus {
 }
 
 impl NotificationKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::ApprovalRequest,
         Self::Confirmation,
         Self::Rejection,
@@ -100,6 +102,7 @@ impl NotificationKind {
         Self::Rescheduling,
         Self::Reminder,
         Self::Message,
+        Self::NewRecord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +114,7 @@ impl NotificationKind {
             Self::Rescheduling => "RESCHEDULING",
             Self::Reminder => "REMINDER",
             Self::Message => "MESSAGE",
+            Self::NewRecord => "NEW_RECORD",
         }
     }
 

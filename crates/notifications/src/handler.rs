@@ -3,15 +3,16 @@
 //! records the event id in the inbox). No network calls: contact data is fetched later, when
 //! the worker delivers.
 
-use contracts::events::AppointmentChanged;
-use contracts::notifications::Channel;
+use contracts::events::{AppointmentChanged, MedicalRecordAdded, types};
+use contracts::notifications::{Channel, NotificationKind};
 use futures::future::BoxFuture;
+use jiff::Timestamp;
 use platform::events::Handler;
 use platform::outbox::Envelope;
 use platform::time::Clock;
 use sqlx::AnyConnection;
 
-use crate::domain::{Facts, NewNotificationRow};
+use crate::domain::{Facts, NewNotificationRow, Recipient};
 use crate::rules::{self, ReminderChange};
 use crate::store::{
     Freshness, arm_reminders, cancel_reminders, insert_notification, record_appointment_state,
@@ -40,6 +41,14 @@ impl NotificationHandler {
     async fn apply(&self, conn: &mut AnyConnection, event: &Envelope) -> anyhow::Result<()> {
         // Every event may be some integrator's: their deliveries commit with this transaction.
         webhooks::enqueue(conn, event, self.clock.now()).await?;
+        let now = self.clock.now();
+        if event.event_type == types::MEDICAL_RECORD_ADDED {
+            let added: MedicalRecordAdded = serde_json::from_value(event.data.clone())?;
+            let (recipient, kind, facts) = rules::record_notice(&added);
+            return self
+                .notify(conn, event, (recipient, kind), facts, now)
+                .await;
+        }
         if !rules::is_appointment_event(&event.event_type) {
             return Ok(());
         }
@@ -47,29 +56,10 @@ impl NotificationHandler {
         let Some(plan) = rules::plan(&event.event_type, &changed) else {
             return Ok(());
         };
-        let now = self.clock.now();
         for (recipient, kind) in plan.notices {
-            for &channel in &self.channels {
-                let row = NewNotificationRow {
-                    recipient,
-                    channel,
-                    kind,
-                    appointment_id: Some(changed.appointment_id),
-                    facts: Facts::of(&changed, recipient.kind),
-                    subject: None,
-                    message: None,
-                    // One event never yields two notifications of one kind to one recipient.
-                    dedupe_key: format!(
-                        "{}:{}:{}:{}:{}",
-                        event.id,
-                        recipient.kind.as_str(),
-                        recipient.id,
-                        kind.as_str(),
-                        channel.as_str()
-                    ),
-                };
-                insert_notification(conn, &row, now).await?;
-            }
+            let facts = Facts::of(&changed, recipient.kind);
+            self.notify(conn, event, (recipient, kind), facts, now)
+                .await?;
         }
         // Events may arrive out of order (several consumers, redeliveries). A late one is still
         // history worth telling, but reminders follow the newest state only. The state row stays
@@ -92,6 +82,41 @@ impl NotificationHandler {
             stale = freshness == Freshness::Stale,
             "appointment event handled"
         );
+        Ok(())
+    }
+}
+
+impl NotificationHandler {
+    /// One notification of `kind` to `recipient` on every channel.
+    async fn notify(
+        &self,
+        conn: &mut AnyConnection,
+        event: &Envelope,
+        (recipient, kind): (Recipient, NotificationKind),
+        facts: Facts,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        for &channel in &self.channels {
+            let row = NewNotificationRow {
+                recipient,
+                channel,
+                kind,
+                appointment_id: facts.appointment_id,
+                facts: facts.clone(),
+                subject: None,
+                message: None,
+                // One event never yields two notifications of one kind to one recipient.
+                dedupe_key: format!(
+                    "{}:{}:{}:{}:{}",
+                    event.id,
+                    recipient.kind.as_str(),
+                    recipient.id,
+                    kind.as_str(),
+                    channel.as_str()
+                ),
+            };
+            insert_notification(conn, &row, now).await?;
+        }
         Ok(())
     }
 }

@@ -2,10 +2,10 @@
 //! Pure: the handler applies the plan inside the consumer's transaction.
 
 use contracts::appointments::AppointmentStatus;
-use contracts::events::{AppointmentChanged, types};
+use contracts::events::{AppointmentChanged, MedicalRecordAdded, types};
 use contracts::notifications::NotificationKind;
 
-use crate::domain::Recipient;
+use crate::domain::{Facts, Recipient};
 
 /// What the newest state of an appointment means for its reminders. The handler applies it
 /// only when the event carries that newest state: a late event changes no reminder.
@@ -57,9 +57,23 @@ pub fn plan(event_type: &str, changed: &AppointmentChanged) -> Option<Plan> {
     })
 }
 
-/// Whether `event_type` is an appointment event (the only ones that become notifications).
+/// Whether `event_type` is an appointment event.
 pub fn is_appointment_event(event_type: &str) -> bool {
     event_type.starts_with("Appointment")
+}
+
+/// A new record is told to its patient, naming the doctor who wrote it (never its content,
+/// which the event does not carry either).
+pub fn record_notice(added: &MedicalRecordAdded) -> (Recipient, NotificationKind, Facts) {
+    let facts = Facts {
+        counterpart_id: Some(added.doctor_id),
+        ..Facts::default()
+    };
+    (
+        Recipient::patient(added.patient_id),
+        NotificationKind::NewRecord,
+        facts,
+    )
 }
 
 #[cfg(test)]
@@ -147,6 +161,25 @@ mod tests {
             let plan = plan(event, &changed(status)).unwrap();
             assert_eq!(plan, Plan { notices, reminders }, "{event} {status:?}");
         }
+    }
+
+    #[test]
+    fn a_new_record_is_told_to_its_patient_naming_its_doctor() {
+        let added = MedicalRecordAdded {
+            record_id: 9,
+            patient_id: 1,
+            doctor_id: 2,
+        };
+        let (recipient, kind, facts) = record_notice(&added);
+        assert_eq!(
+            (recipient, kind),
+            (Recipient::patient(1), NotificationKind::NewRecord)
+        );
+        assert_eq!(
+            facts.counterpart(recipient.kind),
+            Some(Recipient::doctor(2))
+        );
+        assert_eq!(facts.appointment_id, None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::domain::StoredNotification;
 
-const SOURCES: [(NotificationKind, &str, &str); 7] = [
+const SOURCES: [(NotificationKind, &str, &str); 8] = [
     (
         NotificationKind::ApprovalRequest,
         "approval_request.txt",
@@ -46,6 +46,11 @@ const SOURCES: [(NotificationKind, &str, &str); 7] = [
         NotificationKind::Message,
         "message.txt",
         include_str!("../templates/message.txt"),
+    ),
+    (
+        NotificationKind::NewRecord,
+        "new_record.txt",
+        include_str!("../templates/new_record.txt"),
     ),
 ];
 

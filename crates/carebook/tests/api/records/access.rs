@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{appointment, book_and_decide, care_status_is, record_json, trail};
+use crate::events::eventually;
 use crate::helpers::TestApp;
 
 async fn only_the_patient_admin_and_caring_doctors_see_records(app: &TestApp) {
@@ -124,7 +125,60 @@ async fn care_ends_with_the_cancellation_but_authors_keep_their_records(app: &Te
     .expect(403);
 }
 
+async fn the_patient_is_told_of_a_new_record_without_its_content(app: &TestApp) {
+    let care = appointment(app, 1, "09:00", "approve").await;
+    let content = "Biopsy: benign, no treatment needed";
+    let body = record_json(care.patient_id(), "Biopsy result", content);
+    app.call(
+        Some(&care.doctor.token),
+        Method::POST,
+        "/api/records",
+        Some(&body),
+    )
+    .await
+    .expect(201);
+    let token = care.patient.token.clone();
+    let notice = eventually("the patient's new-record notification", || {
+        let token = token.clone();
+        async move {
+            let reply = app
+                .call(
+                    Some(&token),
+                    Method::GET,
+                    "/api/notifications?size=100",
+                    None,
+                )
+                .await
+                .expect(200);
+            reply.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|n| {
+                    n["kind"] == "NEW_RECORD" && n["channel"] == "IN_APP" && n["status"] == "SENT"
+                })
+                .cloned()
+        }
+    })
+    .await;
+    assert_eq!(notice["recipientType"], "PATIENT");
+    assert_eq!(notice["recipientId"], care.patient_id());
+    let text = format!("{} {}", notice["subject"], notice["message"]);
+    assert!(
+        text.contains("a new record from Dr. Test 1")
+            || text.contains("A new record from Dr. Test 1"),
+        "{text}"
+    );
+    for secret in [content, "Biopsy", "benign"] {
+        assert!(
+            !text.contains(secret),
+            "the notification tells the record's content: {text}"
+        );
+    }
+}
+
 on_both_backends!(
     only_the_patient_admin_and_caring_doctors_see_records,
     care_ends_with_the_cancellation_but_authors_keep_their_records,
+    the_patient_is_told_of_a_new_record_without_its_content,
 );
