@@ -41,12 +41,13 @@ async fn postgres_columns(db: &Db) -> Columns {
 async fn sqlite_and_postgres_migrations_build_the_same_tables() {
     crate::helpers::init();
     let dir = tempfile::tempdir().unwrap();
-    let services: [(&str, &Migrations); 5] = [
+    let services: [(&str, &Migrations); 6] = [
         ("patients", &patients::MIGRATIONS),
         ("doctors", &doctors::MIGRATIONS),
         ("appointments", &appointments::MIGRATIONS),
         ("notifications", &notifications::MIGRATIONS),
         ("billing", &billing::MIGRATIONS),
+        ("records", &records::MIGRATIONS),
     ];
     let mut databases = Vec::new();
     for (name, migrations) in services {
