@@ -43,6 +43,9 @@ enum Target {
     FreshRequested,
     /// The same, APPROVED.
     FreshApproved,
+    /// The same, APPROVED, and known to the records service: the related doctor cares for the
+    /// own patient.
+    Cared,
 }
 
 struct Row {
@@ -361,6 +364,32 @@ fn matrix() -> Vec<Row> {
             None,
             [401, 403, 403, 403, 403, 404],
         ),
+        // Medical records: the related doctor cares for the own patient; a record without a
+        // file has nothing to download.
+        on(
+            Cared,
+            M::POST,
+            "/api/records",
+            Some(
+                json!({"patientId": "{own}", "doctorId": "{doc}", "recordType": "NOTE",
+                        "title": "Note {n}", "content": "Seen today."}),
+            ),
+            [401, 403, 403, 201, 403, 201],
+        ),
+        on(
+            Cared,
+            M::GET,
+            "/api/records/{patient}",
+            None,
+            [401, 200, 403, 200, 403, 200],
+        ),
+        on(
+            Cared,
+            M::GET,
+            "/api/records/{patient}/{rec}/file",
+            None,
+            [401, 404, 403, 404, 403, 404],
+        ),
         // Audit
         row(M::GET, "/api/audit", None, [401, 403, 403, 403, 403, 200]),
         row(
@@ -433,7 +462,7 @@ impl World {
         let approve = match target {
             Target::Fixed => return None,
             Target::FreshRequested => false,
-            Target::FreshApproved => true,
+            Target::FreshApproved | Target::Cared => true,
         };
         let id = app
             .book(self.own_id(), self.doctor_id(), &self.next_slot())
@@ -445,12 +474,17 @@ impl World {
                 .await
                 .expect(200);
         }
+        if let Target::Cared = target {
+            crate::records::care_status_is(app, id, "APPROVED").await;
+        }
         Some(id)
     }
 
     fn fill(&self, text: &str, appointment: Option<i64>) -> String {
         let text = text
             .replace("{own}", &self.own_id().to_string())
+            .replace("{patient}", &self.own_id().to_string())
+            .replace("{rec}", &self.next_number().to_string())
             .replace("{doc}", &self.doctor_id().to_string())
             .replace("{day}", &next_monday().to_string())
             .replace("{n}", &self.next_number().to_string())
@@ -545,6 +579,8 @@ fn template(path: &str) -> String {
     path.split('/')
         .map(|part| match part {
             "{own}" | "{doc}" | "{appt}" | "{n}" => "{id}",
+            "{patient}" => "{patientId}",
+            "{rec}" => "{recordId}",
             other => other,
         })
         .collect::<Vec<_>>()

@@ -247,12 +247,12 @@ impl<'a> Intake<'a> {
                 .trim()
                 .to_ascii_lowercase()
         });
-        if let Some(declared) = declared.filter(|d| d != "application/octet-stream") {
-            if declared != kind.content_type() {
-                return Err(Refusal::unsupported(format!(
-                    "was declared {declared} but its bytes are {kind}"
-                )));
-            }
+        // A generic declaration says nothing; any other must be what the bytes are.
+        let generic = |d: &String| d == "application/octet-stream";
+        if let Some(declared) = declared.filter(|d| !generic(d) && d != kind.content_type()) {
+            return Err(Refusal::unsupported(format!(
+                "was declared {declared} but its bytes are {kind}"
+            )));
         }
         self.kind = Some(kind);
         if kind == FileKind::Text {

@@ -8,6 +8,9 @@ use sha2::{Digest, Sha256};
 use super::{appointment, download, form, pdf, record_json, trail, upload};
 use crate::helpers::TestApp;
 
+/// A `file` part: name, declared type, bytes.
+type FilePart<'a> = (&'a str, &'a str, &'a [u8]);
+
 async fn a_doctor_in_care_uploads_a_pdf_the_patient_downloads_unchanged(app: &TestApp) {
     let care = appointment(app, 1, "09:00", "approve").await;
     let file = pdf(5 * 1024 * 1024);
@@ -85,7 +88,7 @@ async fn files_are_told_from_their_bytes_and_bad_forms_store_nothing(app: &TestA
     let record = record_json(care.patient_id(), "Scan", "See the file.").to_string();
     let html = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>";
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-    let cases: Vec<(Option<String>, Option<(&str, &str, &[u8])>, u16, &str)> = vec![
+    let cases: Vec<(Option<String>, Option<FilePart>, u16, &str)> = vec![
         (Some(record.clone()), Some(("x.png", "image/png", html)), 415, "file"),
         (Some(record.clone()), Some(("x.jpg", "image/jpeg", png)), 415, "file"),
         (Some(record.clone()), Some(("bin", "text/plain", b"MZ\x90\0\x03\0\0\0")), 415, "file"),
