@@ -35,7 +35,7 @@ impl Blobs {
             )
         } else {
             let dir = Path::new(location.strip_prefix("file://").unwrap_or(location));
-            create_private_dir(dir)?;
+            platform::files::private_dir(dir)?;
             Arc::new(LocalFileSystem::new_with_prefix(dir)?)
         };
         Ok(Self { store })
@@ -133,14 +133,4 @@ impl SealedWriter {
             tracing::warn!(error = %err, "could not abort an attachment upload");
         }
     }
-}
-
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }

@@ -1,4 +1,5 @@
-//! Whether the patient and doctor an administrator names exist, asked of their services.
+//! Whether the patient and doctor an administrator names exist, asked of their services (the
+//! patient service's existence call answers no personal data, and reads nothing into its audit).
 
 use contracts::clients::{DoctorsClient, PatientsClient};
 use platform::client::Forwarded;
@@ -23,11 +24,11 @@ impl Directory {
         fwd: &Forwarded,
     ) -> platform::Result<()> {
         let (patient, doctor) = tokio::join!(
-            self.patients.patient(patient_id, fwd),
+            self.patients.exists(patient_id, fwd),
             self.doctors.doctor(doctor_id, fwd)
         );
         let mut unknown = Vec::new();
-        if patient?.is_none() {
+        if !patient? {
             unknown.push(FieldError::new("patientId", "no such patient"));
         }
         if doctor?.is_none() {

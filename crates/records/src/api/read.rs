@@ -49,7 +49,9 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/records/{patientId}/{recordId}/file", tag = "records",
     params(("patientId" = i64, Path, description = "Patient id"),
         ("recordId" = i64, Path, description = "Record id")),
-    responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The file's bytes, as `attachment` with its name",
+            content((String = "application/pdf"), (String = "image/png"),
+                (String = "image/jpeg"), (String = "text/plain"))),
         BadQuery, NotFound,
         (status = 403, description = "Not allowed to see this patient's records", body = platform::Problem)))]
 pub async fn download(
