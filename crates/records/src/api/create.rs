@@ -27,9 +27,9 @@ use crate::view;
         (contracts::records::RecordUpload = "multipart/form-data"),
     )),
     responses((status = 201, body = MedicalRecord), BadRequest, Unprocessable,
-        (status = 403, description = "Not a doctor caring for the patient, nor ADMIN", body = platform::Problem),
-        (status = 413, description = "The file is over `CAREBOOK_MAX_UPLOAD_MB`", body = platform::Problem),
-        (status = 415, description = "The file is not PDF, PNG, JPEG or plain text, or not what it was declared to be", body = platform::Problem)))]
+        (status = 403, description = "Not a doctor caring for the patient, nor ADMIN", body = platform::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is over `CAREBOOK_MAX_UPLOAD_MB`", body = platform::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The file is not PDF, PNG, JPEG or plain text, or not what it was declared to be", body = platform::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: AuditContext,

@@ -18,7 +18,7 @@ use crate::view;
 #[utoipa::path(get, path = "/api/records/{patientId}", tag = "records",
     params(("patientId" = i64, Path, description = "Patient id"), PageParams),
     responses((status = 200, body = Page<MedicalRecord>), BadQuery,
-        (status = 403, description = "Not allowed to see this patient's records", body = platform::Problem)))]
+        (status = 403, description = "Not allowed to see this patient's records", body = platform::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: AuditContext,
@@ -53,7 +53,7 @@ pub async fn list(
             content((String = "application/pdf"), (String = "image/png"),
                 (String = "image/jpeg"), (String = "text/plain"))),
         BadQuery, NotFound,
-        (status = 403, description = "Not allowed to see this patient's records", body = platform::Problem)))]
+        (status = 403, description = "Not allowed to see this patient's records", body = platform::Problem, content_type = "application/problem+json")))]
 pub async fn download(
     State(state): State<AppState>,
     ctx: AuditContext,
