@@ -73,7 +73,7 @@ pub async fn list(
 
 /// One invoice (ADMIN; its patient). `404` to anyone else.
 #[utoipa::path(get, path = "/api/billing/invoices/{id}", tag = "billing",
-    params(("id" = i64, Path, description = "Invoice id")),
+    params(("id" = platform::schema::Id, Path, description = "Invoice id")),
     responses((status = 200, body = Invoice), BadQuery, NotFound))]
 pub async fn get(
     State(state): State<AppState>,
@@ -97,7 +97,7 @@ pub async fn get(
 /// `409` when the invoice is not `PENDING` (paid already, or void); `404` to anyone but ADMIN
 /// and the invoice's patient.
 #[utoipa::path(post, path = "/api/billing/invoices/{id}/pay", tag = "billing",
-    params(("id" = i64, Path, description = "Invoice id")),
+    params(("id" = platform::schema::Id, Path, description = "Invoice id")),
     request_body = Payment,
     responses((status = 200, body = Invoice), BadRequest, NotFound, Conflict))]
 pub async fn pay(

@@ -390,6 +390,32 @@ fn matrix() -> Vec<Row> {
             None,
             [401, 404, 403, 404, 403, 404],
         ),
+        // Billing: ADMIN sees every invoice, a patient their own, doctors none; an invoice the
+        // caller may not see answers like one that does not exist.
+        row(
+            M::GET,
+            "/api/billing/invoices",
+            None,
+            [401, 200, 200, 403, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/billing/invoices?patientId={own}",
+            None,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/billing/invoices/{n}",
+            None,
+            [401, 404, 404, 404, 404, 404],
+        ),
+        row(
+            M::POST,
+            "/api/billing/invoices/{n}/pay",
+            Some(json!({"paymentType": "CASH"})),
+            [401, 404, 404, 404, 404, 404],
+        ),
         // Audit
         row(M::GET, "/api/audit", None, [401, 403, 403, 403, 403, 200]),
         row(

@@ -16,7 +16,7 @@ use crate::view;
 /// A patient's records, newest first (the patient; a DOCTOR caring for the patient — a doctor
 /// whose care ended sees the records they wrote; ADMIN).
 #[utoipa::path(get, path = "/api/records/{patientId}", tag = "records",
-    params(("patientId" = i64, Path, description = "Patient id"), PageParams),
+    params(("patientId" = platform::schema::Id, Path, description = "Patient id"), PageParams),
     responses((status = 200, body = Page<MedicalRecord>), BadQuery,
         (status = 403, description = "Not allowed to see this patient's records", body = platform::Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -47,8 +47,8 @@ pub async fn list(
 
 /// A record's file, with its content type and file name (same callers as the list).
 #[utoipa::path(get, path = "/api/records/{patientId}/{recordId}/file", tag = "records",
-    params(("patientId" = i64, Path, description = "Patient id"),
-        ("recordId" = i64, Path, description = "Record id")),
+    params(("patientId" = platform::schema::Id, Path, description = "Patient id"),
+        ("recordId" = platform::schema::Id, Path, description = "Record id")),
     responses((status = 200, description = "The file's bytes, as `attachment` with its name",
             content((String = "application/pdf"), (String = "image/png"),
                 (String = "image/jpeg"), (String = "text/plain"))),
