@@ -66,11 +66,9 @@ impl Db {
         let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
-            // Per service instance: PostgreSQL's default 100 connections then serve a whole
-            // deployment with a few instances of each service.
             .max_connections(match backend {
                 Backend::Sqlite => 8,
-                Backend::Postgres => 10,
+                Backend::Postgres => postgres_pool_size()?,
             });
         let pool_options = match backend {
             Backend::Sqlite => pool_options.after_connect(|conn, _| {
@@ -235,6 +233,17 @@ pub fn contains_pattern(term: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// Connections per service instance to PostgreSQL (`CAREBOOK_DB_MAX_CONNECTIONS`, default 10):
+/// PostgreSQL's default 100 connections then serve a deployment with a few instances of each
+/// service, and a test run with several systems at once sets fewer.
+fn postgres_pool_size() -> anyhow::Result<u32> {
+    match crate::config::parse_var::<u32>("CAREBOOK_DB_MAX_CONNECTIONS")? {
+        Some(0) => anyhow::bail!("CAREBOOK_DB_MAX_CONNECTIONS must be at least 1"),
+        Some(size) => Ok(size),
+        None => Ok(10),
+    }
 }
 
 #[cfg(test)]
