@@ -70,13 +70,18 @@ pub struct MedicalRecord {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewRecord {
+    #[schema(value_type = platform::schema::Id)]
     pub patient_id: i64,
     /// The author; a doctor writes as themselves (may be left out), ADMIN names the doctor.
     #[serde(default)]
+    #[schema(value_type = Option<platform::schema::Id>)]
     pub doctor_id: Option<i64>,
     /// `PRESCRIPTION`, `LAB_REPORT`, `DIAGNOSIS`, `NOTE` or `IMAGING`.
+    #[schema(value_type = RecordType)]
     pub record_type: String,
+    #[schema(value_type = platform::schema::RecordTitle)]
     pub title: String,
+    #[schema(value_type = platform::schema::RecordContent)]
     pub content: String,
 }
 

@@ -2,11 +2,9 @@
 
 use contracts::records::{NewRecord, RecordType};
 use platform::validation::Violations;
-use platform::values::NonBlank;
+use platform::values::{NonBlank, limits};
 use serde::{Deserialize, Serialize};
 
-pub const TITLE_MAX: usize = 200;
-pub const CONTENT_MAX: usize = 100_000;
 pub const FILE_NAME_MAX: usize = 255;
 
 /// A new record's fields, every one validated. `doctor_id` is what the body named, if anything;
@@ -27,14 +25,17 @@ impl RecordDetails {
         let field = |name: &str| format!("{prefix}{name}");
         let record_type = v.check(
             &field("recordType"),
-            RecordType::parse(input.record_type.trim()).ok_or_else(|| {
+            RecordType::parse(&input.record_type).ok_or_else(|| {
                 "must be one of PRESCRIPTION, LAB_REPORT, DIAGNOSIS, NOTE, IMAGING".to_owned()
             }),
         );
-        let title = v.check(&field("title"), NonBlank::parse(&input.title, TITLE_MAX));
+        let title = v.check(
+            &field("title"),
+            NonBlank::parse(&input.title, limits::RECORD_TITLE),
+        );
         let content = v.check(
             &field("content"),
-            NonBlank::parse(&input.content, CONTENT_MAX),
+            NonBlank::parse(&input.content, limits::RECORD_CONTENT),
         );
         let positive = |id: i64| {
             if id > 0 {

@@ -40,6 +40,16 @@ component!(
 );
 
 component!(
+    /// A medical record's title.
+    RecordTitle => visible_text("A record's title.", limits::RECORD_TITLE)
+);
+
+component!(
+    /// A medical record's content.
+    RecordContent => visible_text("A record's content.", limits::RECORD_CONTENT)
+);
+
+component!(
     /// An appointment's description: blank means none.
     Description => string()
         .description(Some(format!(

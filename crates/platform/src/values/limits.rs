@@ -21,3 +21,6 @@ pub const MESSAGE: usize = 2000;
 pub const SUBJECT: usize = 200;
 /// A search term (`q` of a list).
 pub const SEARCH_TERM: usize = 200;
+/// A medical record's title and its content.
+pub const RECORD_TITLE: usize = 200;
+pub const RECORD_CONTENT: usize = 100_000;

@@ -25,6 +25,7 @@ pub async fn list(
     Path(patient_id): Path<i64>,
     Query(page): Query<PageParams>,
 ) -> Result<axum::Json<Page<MedicalRecord>>> {
+    positive_id("patientId", patient_id)?;
     let result = async {
         let page = page.validate()?;
         let access = state.policy.may_read(&ctx.principal, patient_id).await?;
@@ -59,6 +60,8 @@ pub async fn download(
     ctx: AuditContext,
     Path((patient_id, record_id)): Path<(i64, i64)>,
 ) -> Result<Response> {
+    positive_id("patientId", patient_id)?;
+    positive_id("recordId", record_id)?;
     let result = async {
         let access = state.policy.may_read(&ctx.principal, patient_id).await?;
         let record = state
@@ -161,4 +164,12 @@ mod tests {
             "attachment; filename=\"scan _1_ _.pdf\"; filename*=UTF-8''scan%20%221%22%20%C3%A9.pdf"
         );
     }
+}
+
+/// Ids start at 1, as the document says: anything else names nothing and is refused.
+fn positive_id(field: &str, id: i64) -> Result<()> {
+    if id < 1 {
+        return Err(ApiError::invalid(field, "must be a positive id"));
+    }
+    Ok(())
 }
