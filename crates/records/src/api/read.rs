@@ -152,6 +152,14 @@ fn not_found(record_id: i64) -> ApiError {
     ApiError::NotFound(format!("Record {record_id} has no file here."))
 }
 
+/// Ids start at 1, as the document says: anything else names nothing and is refused.
+fn positive_id(field: &str, id: i64) -> Result<()> {
+    if id < 1 {
+        return Err(ApiError::invalid(field, "must be a positive id"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::content_disposition;
@@ -164,12 +172,4 @@ mod tests {
             "attachment; filename=\"scan _1_ _.pdf\"; filename*=UTF-8''scan%20%221%22%20%C3%A9.pdf"
         );
     }
-}
-
-/// Ids start at 1, as the document says: anything else names nothing and is refused.
-fn positive_id(field: &str, id: i64) -> Result<()> {
-    if id < 1 {
-        return Err(ApiError::invalid(field, "must be a positive id"));
-    }
-    Ok(())
 }
