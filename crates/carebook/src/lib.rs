@@ -3,6 +3,7 @@
 use utoipa::OpenApi;
 
 pub mod demo;
+pub mod health;
 pub mod system;
 
 /// The merged OpenAPI document of every service, as the gateway serves it.

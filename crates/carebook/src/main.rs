@@ -1,5 +1,6 @@
 //! `carebook`: run every service in one process (`up`, the default), one service (`serve`),
-//! the migrations (`migrate`), or seed the demo clinic (`demo-data`).
+//! the migrations (`migrate`), seed the demo clinic (`demo-data`), or check a process's
+//! health (`health`).
 
 use std::path::PathBuf;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Add a new records data key and re-seal every record and file under it (see the README's
     /// key management); the records service may keep running.
     RotateRecordsKey,
+    /// Exit 0 if URL (default: this process's own `/health/ready`, at `CAREBOOK_LISTEN`)
+    /// answers 2xx: the container health check.
+    Health { url: Option<String> },
     /// Seed the demo clinic through a running gateway (skipped when doctors exist).
     DemoData {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -88,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Health { url } => carebook::health::check(url).await,
         Command::DemoData { gateway } => {
             let zone = platform::config::ClinicConfig::from_env()?.timezone;
             let admin = SystemConfig::from_env(cli.data_dir)?.admin.context(

@@ -15,6 +15,7 @@ mod doctors;
 mod events;
 mod fixtures;
 mod gateway;
+mod health_command;
 mod limits;
 mod patients;
 mod protocol;

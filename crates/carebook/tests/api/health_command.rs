@@ -1,0 +1,75 @@
+//! `carebook health`, the container health check: it exits 0 only when the process it asks
+//! answers `/health/ready` with 2xx.
+
+use std::process::{Command, Output};
+
+use crate::fixtures::process::ServiceProcess;
+
+/// `carebook health <args>` with only `envs` of the `CAREBOOK_*` variables, run to its end.
+fn health(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_carebook"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CAREBOOK_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .arg("health")
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn health_passes_for_a_ready_service_found_through_its_listen_address() {
+    let patients = ServiceProcess::spawn("patients", &[]).await;
+    let port = patients.url().rsplit_once(':').unwrap().1.to_owned();
+    // As in a container: the service binds every interface, the check asks loopback.
+    let listen = format!("0.0.0.0:{port}");
+    let own = health(&[], &[("CAREBOOK_LISTEN", &listen)]);
+    assert!(own.status.success(), "{}", stderr(&own));
+    let ready = format!("{}/health/ready", patients.url());
+    let explicit = health(&[&ready], &[]);
+    assert!(explicit.status.success(), "{}", stderr(&explicit));
+}
+
+#[tokio::test]
+async fn health_fails_for_a_service_that_is_not_ready() {
+    // A gateway whose backends are all missing is live but not ready (503).
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", nowhere.local_addr().unwrap());
+    drop(nowhere);
+    let envs: Vec<(String, String)> = platform::config::Service::BACKENDS
+        .iter()
+        .map(|s| {
+            (
+                format!("CAREBOOK_{}_URL", s.name().to_uppercase()),
+                dead.clone(),
+            )
+        })
+        .collect();
+    let gateway = ServiceProcess::spawn("gateway", &envs).await;
+    let ready = format!("{}/health/ready", gateway.url());
+    let refused = health(&[&ready], &[]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("503"), "{}", stderr(&refused));
+}
+
+#[test]
+fn health_fails_when_nothing_answers() {
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = nowhere.local_addr().unwrap().to_string();
+    drop(nowhere);
+    let refused = health(&[], &[("CAREBOOK_LISTEN", &listen)]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("did not answer"),
+        "{}",
+        stderr(&refused)
+    );
+}
