@@ -1,7 +1,8 @@
 //! `carebook health`, the container health check: it exits 0 only when the process it asks
 //! answers `/health/ready` with 2xx.
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::fixtures::process::ServiceProcess;
 
@@ -71,5 +72,78 @@ fn health_fails_when_nothing_answers() {
         stderr(&refused).contains("did not answer"),
         "{}",
         stderr(&refused)
+    );
+}
+
+/// Kills the process it holds when the test ends, also when it panics.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn health_probes_a_tls_gateway_over_https_without_checking_its_own_certificate() {
+    let patients = ServiceProcess::spawn("patients", &[]).await;
+    let files = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["carebook.example".to_owned()]).unwrap();
+    let (cert, key) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|probe| probe.local_addr())
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let tls = [("CAREBOOK_TLS_CERT", cert), ("CAREBOOK_TLS_KEY", key)];
+    // Every backend answers at the patients' address, so the gateway becomes ready.
+    let mut gateway = Command::new(env!("CARGO_BIN_EXE_carebook"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CAREBOOK_") {
+            gateway.env_remove(name);
+        }
+    }
+    for backend in platform::config::Service::BACKENDS {
+        let key = format!("CAREBOOK_{}_URL", backend.name().to_uppercase());
+        gateway.env(key, patients.url());
+    }
+    let _gateway = KillOnDrop(
+        gateway
+            .args(["serve", "gateway"])
+            .env("CAREBOOK_DATA_DIR", files.path())
+            .env("CAREBOOK_LISTEN", &listen)
+            .envs(tls)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let own = [("CAREBOOK_LISTEN", listen.as_str()), tls[0], tls[1]];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let probe = health(&[], &own);
+        if probe.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never healthy: {}",
+            stderr(&probe)
+        );
+        // Polling interval, bounded by the deadline above.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A URL given explicitly gets the usual certificate checks: this one names another host.
+    let explicit = health(&[&format!("https://{listen}/health/ready")], &[]);
+    assert!(!explicit.status.success());
+    assert!(
+        stderr(&explicit).contains("did not answer"),
+        "{}",
+        stderr(&explicit)
     );
 }
