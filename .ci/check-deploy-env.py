@@ -25,6 +25,14 @@ NEEDS = {
 }
 
 
+SECRETS_EXAMPLE = "deploy/k8s/base/secrets.example.env"
+SECRET_KEYS = {
+    line.split("=", 1)[0]
+    for line in (ROOT / SECRETS_EXAMPLE).read_text().splitlines()
+    if "=" in line and not line.startswith("#")
+}
+
+
 def read_in_code():
     """Every CAREBOOK_ name the code spells out, plus the per-service URL and database names."""
     names = set()
@@ -82,9 +90,12 @@ def k8s_processes(path):
                     names |= secrets.get(source["secretRef"]["name"], set())
             for env in container.get("env", []):
                 ref = env.get("valueFrom", {}).get("secretKeyRef")
-                # A generated Secret must hold the key; one created by the operator is not here.
+                # A generated Secret must hold the key; the one an operator creates is described
+                # by the example file.
                 if ref and ref["name"] in secrets and ref["key"] not in secrets[ref["name"]]:
                     yield args[1], None, f"secret {ref['name']} has no key {ref['key']}"
+                if ref and ref["name"] == "carebook-secrets" and ref["key"] not in SECRET_KEYS:
+                    yield args[1], None, f"{ref['key']} is missing from {SECRETS_EXAMPLE}"
             yield args[1], names, None
 
 

@@ -1,4 +1,5 @@
--- One database per service, all owned by the compose file's PostgreSQL user (POSTGRES_USER).
+-- One database per service, all owned by PostgreSQL's POSTGRES_USER (the same file serves
+-- deploy/compose.yaml and the dev overlay of deploy/k8s).
 -- Runs once, when the PostgreSQL volume is empty.
 CREATE DATABASE identity;
 CREATE DATABASE patients;
