@@ -10,6 +10,12 @@ use crate::helpers::TestApp;
 
 /// Where each needle was found, as `service: needle (where)`.
 pub async fn findings(app: &TestApp, skip: &[Service]) -> Vec<String> {
+    try_findings(app, skip).await.unwrap()
+}
+
+/// As [`findings`]; a database that cannot be read right now (the shared server busy) is an
+/// error to retry.
+async fn try_findings(app: &TestApp, skip: &[Service]) -> Result<Vec<String>, sqlx::Error> {
     let mut found = Vec::new();
     for service in Service::BACKENDS {
         if skip.contains(&service) {
@@ -18,7 +24,7 @@ pub async fn findings(app: &TestApp, skip: &[Service]) -> Vec<String> {
         let url = &app.database_urls[&service];
         let places = match url.strip_prefix("sqlite://") {
             Some(path) => sqlite_bytes(path),
-            None => postgres_text(url).await,
+            None => postgres_text(url).await?,
         };
         for (place, haystack) in places {
             for needle in needles() {
@@ -28,17 +34,18 @@ pub async fn findings(app: &TestApp, skip: &[Service]) -> Vec<String> {
             }
         }
     }
-    found
+    Ok(found)
 }
 
 /// Waits until no database but those in `skip` holds the patient's data.
 pub async fn wait_until_clean(app: &TestApp, skip: &[Service]) {
     let deadline = std::time::Instant::now() + crate::events::PATIENCE;
     loop {
-        let found = findings(app, skip).await;
-        if found.is_empty() {
-            return;
-        }
+        let found = match try_findings(app, skip).await {
+            Ok(found) if found.is_empty() => return,
+            Ok(found) => found,
+            Err(err) => vec![format!("(not read: {err})")],
+        };
         assert!(
             std::time::Instant::now() < deadline,
             "the patient's data is still in: {found:?}"
@@ -58,22 +65,20 @@ fn sqlite_bytes(path: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-async fn postgres_text(url: &str) -> Vec<(String, Vec<u8>)> {
-    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+async fn postgres_text(url: &str) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
     let tables: Vec<(String,)> = sqlx::query_as(
         "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
     )
     .fetch_all(&mut conn)
-    .await
-    .unwrap();
+    .await?;
     let mut dumps = Vec::new();
     for (table,) in tables {
         let sql = format!("SELECT CAST(t AS TEXT) FROM \"{table}\" t");
         let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut conn)
-            .await
-            .unwrap();
+            .await?;
         let text = rows
             .into_iter()
             .map(|(r,)| r)
@@ -81,7 +86,8 @@ async fn postgres_text(url: &str) -> Vec<(String, Vec<u8>)> {
             .join("\n");
         dumps.push((table, text.into_bytes()));
     }
-    dumps
+    conn.close().await?;
+    Ok(dumps)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
