@@ -81,8 +81,7 @@ async fn a_consumer_down_during_the_erasure_erases_when_it_runs_again() {
         kept.iter().all(|f| f.starts_with("notifications:")) && !kept.is_empty(),
         "only the stopped service still holds the patient's data: {kept:?}"
     );
-    // An export needs every service: with one down it is a 503, never a partial document
-    // (here the profile is gone too, which the patient service answers first).
+    // An export needs every service: with one down it is a 503, never a partial document.
     let other = app.register_patient(73).await;
     let path = format!("/api/patients/{}/export", other.patient_id.unwrap());
     app.call(Some(&other.token), Method::GET, &path, None)

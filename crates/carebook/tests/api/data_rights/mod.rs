@@ -203,6 +203,26 @@ pub async fn check_export(app: &TestApp, history: &History) {
         .unwrap();
     assert_eq!(file.status(), 200);
     assert!(file.bytes().await.unwrap().to_vec() == history.file);
+    // Each service's part is for services only: not routed by the gateway, and refused to
+    // anyone but a SERVICE caller on the service's own port.
+    let internal = format!("/api/internal/patients/{me}/export");
+    app.call(Some(&history.patient.token), Method::GET, &internal, None)
+        .await
+        .expect(404);
+    app.get(&internal).await.expect(404);
+    for service in [
+        Service::Identity,
+        Service::Appointments,
+        Service::Notifications,
+        Service::Records,
+        Service::Billing,
+    ] {
+        // A service the test runs itself has no URL here.
+        if let Some(base) = app.urls.get(&service) {
+            let direct = app.request_to(base, Method::GET, &internal, None);
+            direct.await.expect(403);
+        }
+    }
     // The export itself is on the trail.
     let trail = app
         .get(&format!("/api/audit?patientId={me}&size=100"))
