@@ -23,11 +23,12 @@ use platform::auth::ServiceTokens;
 pub struct ExportSources {
     /// `None` without `CAREBOOK_SERVICE_SECRET`: exports then answer 503.
     pub tokens: Option<Arc<ServiceTokens>>,
-    pub identity: ExportPartClient,
-    pub appointments: ExportPartClient,
-    pub notifications: ExportPartClient,
-    pub records: ExportPartClient,
-    pub billing: ExportPartClient,
+    /// Each `None` when the service has no URL configured: exports then answer 503.
+    pub identity: Option<ExportPartClient>,
+    pub appointments: Option<ExportPartClient>,
+    pub notifications: Option<ExportPartClient>,
+    pub records: Option<ExportPartClient>,
+    pub billing: Option<ExportPartClient>,
     pub deadline: Duration,
 }
 
@@ -48,11 +49,11 @@ impl ExportSources {
             })?;
             let fwd = tokens.forwarded().await?;
             tokio::try_join!(
-                self.identity.part::<Account>(id, &fwd),
-                self.appointments.part::<Appointment>(id, &fwd),
-                self.notifications.part::<Notification>(id, &fwd),
-                self.records.part::<ExportedRecord>(id, &fwd),
-                self.billing.part::<Invoice>(id, &fwd),
+                part::<Account>(&self.identity, id, &fwd),
+                part::<Appointment>(&self.appointments, id, &fwd),
+                part::<Notification>(&self.notifications, id, &fwd),
+                part::<ExportedRecord>(&self.records, id, &fwd),
+                part::<Invoice>(&self.billing, id, &fwd),
             )
         };
         let (account, appointments, notifications, records, invoices) =
@@ -82,6 +83,20 @@ impl ExportSources {
             invoices,
             audit,
         })
+    }
+}
+
+/// One service's part, or 503 when the service is not configured.
+async fn part<T: serde::de::DeserializeOwned>(
+    client: &Option<ExportPartClient>,
+    patient_id: i64,
+    fwd: &platform::client::Forwarded,
+) -> Result<ExportPart<T>, ApiError> {
+    match client {
+        Some(client) => client.part(patient_id, fwd).await,
+        None => Err(ApiError::Unavailable(
+            "A service holding patient data has no URL configured.".to_owned(),
+        )),
     }
 }
 

@@ -120,9 +120,14 @@ pub async fn app(
 }
 
 fn export_sources(config: &Config) -> anyhow::Result<ExportSources> {
-    let part = |service: Service, urls: &[String]| -> anyhow::Result<ExportPartClient> {
+    // A service the deployment runs without (no URL) makes exports answer 503, not the
+    // patient service fail to start.
+    let part = |service: Service, urls: &[String]| -> anyhow::Result<Option<ExportPartClient>> {
+        if urls.is_empty() {
+            return Ok(None);
+        }
         let client = ServiceClient::new(service.name(), urls.to_vec(), config.export_deadline)?;
-        Ok(ExportPartClient(client))
+        Ok(Some(ExportPartClient(client)))
     };
     let tokens = match &config.service_secret {
         Some(secret) => Some(std::sync::Arc::new(ServiceTokens::new(
