@@ -6,6 +6,7 @@ mod api;
 mod booking;
 mod directory;
 mod domain;
+mod erasure;
 mod policy;
 mod store;
 
@@ -123,8 +124,14 @@ pub async fn app(
     let audit = store.audit().clone();
     let directory = Directory::new(PatientsClient(patients), DoctorsClient(doctors));
     let cached = directory.clone();
+    bus.spawn_consumer(
+        contracts::events::queues::APPOINTMENTS,
+        db.clone(),
+        std::sync::Arc::new(erasure::ErasureHandler),
+        shutdown.clone(),
+    );
     bus.spawn_listener(
-        &[types::PATIENT_UPDATED],
+        &[types::PATIENT_UPDATED, types::PATIENT_ERASED],
         move |event| {
             if let Some(id) = event.data.get("patientId").and_then(|v| v.as_i64()) {
                 cached.forget_patient(id);
@@ -140,8 +147,12 @@ pub async fn app(
     let (api, _) = api::routes().split_for_parts();
     Ok(service_app(
         Service::Appointments.name(),
-        api.with_state(state)
-            .merge(platform::audit::api::router(audit)),
+        api.route(
+            contracts::privacy::EXPORT_ROUTE,
+            axum::routing::get(erasure::export_part),
+        )
+        .with_state(state)
+        .merge(platform::audit::api::router(audit)),
         Readiness::database_and_bus(db, bus.clone()),
         auth,
     ))

@@ -11,6 +11,10 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub identity_urls: Vec<String>,
     pub prices: PriceList,
+    /// `CAREBOOK_RETENTION_INVOICES_YEARS`: how long an erased patient's invoices are kept.
+    pub retention_years: u32,
+    /// What time it is for the retention job (and for the invoices events create).
+    pub clock: platform::time::Clock,
 }
 
 impl Config {
@@ -19,6 +23,11 @@ impl Config {
             database_url: Service::Billing.database_url(data_dir),
             identity_urls: Service::Identity.urls(),
             prices: prices_from_env()?,
+            retention_years: platform::retention::years_from_env(
+                "CAREBOOK_RETENTION_INVOICES_YEARS",
+                platform::retention::DEFAULT_INVOICE_YEARS,
+            )?,
+            clock: platform::time::Clock::system(),
         })
     }
 }

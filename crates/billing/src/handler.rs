@@ -1,7 +1,7 @@
 //! Appointment events become invoice changes, written inside the event consumer's transaction
 //! (which also records the event id in the inbox, so a redelivered event changes nothing).
 
-use contracts::events::{AppointmentChanged, types};
+use contracts::events::{AppointmentChanged, PatientErased, types};
 use futures::future::BoxFuture;
 use platform::events::Handler;
 use platform::outbox::Envelope;
@@ -24,6 +24,17 @@ impl BillingHandler {
     }
 
     async fn apply(&self, conn: &mut AnyConnection, event: &Envelope) -> anyhow::Result<()> {
+        if event.event_type == types::PATIENT_ERASED {
+            // Invoices hold ids and amounts only: they stay until their retention has passed.
+            let erased: PatientErased = serde_json::from_value(event.data.clone())?;
+            let at = event.occurred_at.as_millisecond();
+            store::record_erasure(conn, erased.patient_id, at).await?;
+            tracing::info!(
+                patient_id = erased.patient_id,
+                "patient erased: invoices retained"
+            );
+            return Ok(());
+        }
         if !types::APPOINTMENTS.contains(&event.event_type.as_str()) {
             return Ok(());
         }
@@ -48,5 +59,9 @@ impl Handler for BillingHandler {
         event: &'a Envelope,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(self.apply(conn, event))
+    }
+
+    fn erases(&self, event: &Envelope) -> bool {
+        event.event_type == types::PATIENT_ERASED
     }
 }

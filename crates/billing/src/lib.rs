@@ -8,6 +8,7 @@ mod config;
 mod fees;
 mod handler;
 mod policy;
+mod privacy;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub use crate::config::Config;
 pub use crate::fees::PriceList;
 pub use crate::handler::BillingHandler;
+pub use crate::privacy::Retention;
 
 use crate::store::InvoiceStore;
 
@@ -49,9 +51,20 @@ pub async fn app(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Router> {
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
-    let handler = Arc::new(BillingHandler::new(config.prices, Clock::system()));
+    let handler = Arc::new(BillingHandler::new(config.prices, config.clock.clone()));
     bus.spawn_consumer(queues::BILLING, db.clone(), handler, shutdown.clone());
     bus.spawn_relay(Service::Billing.name(), db.clone(), shutdown.clone());
+    let retention = Retention::new(db.clone(), config.retention_years);
+    tokio::spawn(platform::retention::run(
+        "invoices",
+        config.clock,
+        platform::retention::SWEEP_INTERVAL,
+        shutdown.clone(),
+        move |now| {
+            let retention = retention.clone();
+            async move { retention.sweep(now).await }
+        },
+    ));
     Ok(router(
         db.clone(),
         &config.identity_urls,
@@ -70,8 +83,12 @@ pub fn router(db: Db, identity_urls: &[String], readiness: Readiness) -> Router 
     let (api, _) = api::routes().split_for_parts();
     service_app(
         Service::Billing.name(),
-        api.with_state(state)
-            .merge(platform::audit::api::router(audit)),
+        api.route(
+            contracts::privacy::EXPORT_ROUTE,
+            axum::routing::get(privacy::export_part),
+        )
+        .with_state(state)
+        .merge(platform::audit::api::router(audit)),
         readiness,
         Authenticator::for_identity(identity_urls),
     )

@@ -232,14 +232,18 @@ async fn app(
             if c.master_key.is_none() {
                 c.master_key = Some(identity::MasterKey::load_or_create(dir)?);
             }
-            identity::app(c).await
+            identity::app(c, bus, shutdown).await
         }
         Service::Patients => {
             let mut c = patients::Config::from_env(dir)?;
             c.database_url = db;
             c.appointments_urls = urls(Service::Appointments);
             c.identity_urls = urls(Service::Identity);
+            c.notifications_urls = urls(Service::Notifications);
+            c.records_urls = urls(Service::Records);
+            c.billing_urls = urls(Service::Billing);
             c.clinic = config.clinic.clone();
+            c.service_secret = secret;
             patients::app(c, bus, shutdown).await
         }
         Service::Doctors => {
@@ -330,7 +334,9 @@ pub async fn serve_one(
             let config = appointments::Config::from_env(&data_dir)?;
             appointments::app(config, &bus, &stop).await?
         }
-        Service::Identity => identity::app(identity::Config::from_env(&data_dir)?).await?,
+        Service::Identity => {
+            identity::app(identity::Config::from_env(&data_dir)?, &bus, &stop).await?
+        }
         Service::Notifications => {
             let config = notifications::Config::from_env(&data_dir)?;
             notifications::app(config, &bus, &stop).await?

@@ -8,6 +8,7 @@ use reqwest::Method;
 use crate::appointments::{Appointment, DecisionBody, NewAppointment};
 use crate::doctors::{Availability, Doctor, Slot};
 use crate::patients::Patient;
+use crate::privacy::{ExportPart, export_path};
 
 #[derive(Debug, Clone)]
 pub struct PatientsClient(pub ServiceClient);
@@ -112,5 +113,26 @@ impl AppointmentsClient {
     ) -> Result<Vec<Slot>, ApiError> {
         let path = format!("/api/appointments/busy?doctorId={doctor_id}&from={from}&to={to}");
         Ok(self.0.get(&path, fwd).await?.unwrap_or_default())
+    }
+}
+
+/// A service's part of a patient's export, asked with a `SERVICE` token.
+#[derive(Debug, Clone)]
+pub struct ExportPartClient(pub ServiceClient);
+
+impl ExportPartClient {
+    /// Every service answers for every patient id (an empty part when it holds nothing), so
+    /// a 404 means the service cannot answer: unavailable, like a failure.
+    pub async fn part<T: serde::de::DeserializeOwned>(
+        &self,
+        patient_id: i64,
+        fwd: &Forwarded,
+    ) -> Result<ExportPart<T>, ApiError> {
+        self.0
+            .get(&export_path(patient_id), fwd)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Unavailable("A service could not answer its part of the export.".into())
+            })
     }
 }

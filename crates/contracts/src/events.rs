@@ -75,6 +75,15 @@ pub struct InvoiceChanged {
     pub version: i64,
 }
 
+/// A patient asked to be forgotten: the patient service pseudonymized the profile, and every
+/// service that holds data about the patient erases or pseudonymizes its own (README "Data
+/// protection"). Only the id, like every event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientErased {
+    pub patient_id: i64,
+}
+
 /// A medical record was written: ids only, never its content.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -88,6 +97,7 @@ pub struct MedicalRecordAdded {
 pub mod types {
     pub const PATIENT_REGISTERED: &str = "PatientRegistered";
     pub const PATIENT_UPDATED: &str = "PatientUpdated";
+    pub const PATIENT_ERASED: &str = "PatientErased";
     pub const DOCTOR_CREATED: &str = "DoctorCreated";
     pub const DOCTOR_UPDATED: &str = "DoctorUpdated";
     pub const APPOINTMENT_REQUESTED: &str = "AppointmentRequested";
@@ -107,6 +117,7 @@ pub mod types {
     pub const ALL: &[&str] = &[
         PATIENT_REGISTERED,
         PATIENT_UPDATED,
+        PATIENT_ERASED,
         DOCTOR_CREATED,
         DOCTOR_UPDATED,
         APPOINTMENT_REQUESTED,
@@ -133,6 +144,21 @@ pub mod types {
         APPOINTMENT_COMPLETED,
         APPOINTMENT_NO_SHOW,
     ];
+
+    /// Appointment events and the erasure of a patient: what billing and records follow.
+    pub const APPOINTMENTS_AND_ERASURE: &[&str] = &[
+        APPOINTMENT_REQUESTED,
+        APPOINTMENT_APPROVED,
+        APPOINTMENT_REJECTED,
+        APPOINTMENT_CANCELLED,
+        APPOINTMENT_RESCHEDULED,
+        APPOINTMENT_COMPLETED,
+        APPOINTMENT_NO_SHOW,
+        PATIENT_ERASED,
+    ];
+
+    /// What a service that only erases follows (identity, appointments).
+    pub const ERASURE: &[&str] = &[PATIENT_ERASED];
 }
 
 /// Every durable subscription of the deployment. Each process declares all of them when it
@@ -145,13 +171,24 @@ pub static TOPOLOGY: &[platform::events::Subscription] = &[
     },
     platform::events::Subscription {
         queue: queues::BILLING,
-        // Invoices follow appointments.
-        event_types: types::APPOINTMENTS,
+        // Invoices follow appointments; an erased patient's invoices are kept for retention.
+        event_types: types::APPOINTMENTS_AND_ERASURE,
     },
     platform::events::Subscription {
         queue: queues::RECORDS,
-        // Care relationships follow the appointments' states.
-        event_types: types::APPOINTMENTS,
+        // Care relationships follow the appointments' states; an erased patient's records are
+        // kept for retention.
+        event_types: types::APPOINTMENTS_AND_ERASURE,
+    },
+    platform::events::Subscription {
+        queue: queues::IDENTITY,
+        // An erased patient's account is disabled and scrubbed.
+        event_types: types::ERASURE,
+    },
+    platform::events::Subscription {
+        queue: queues::APPOINTMENTS,
+        // An erased patient's appointments lose their free text.
+        event_types: types::ERASURE,
     },
 ];
 
@@ -160,4 +197,6 @@ pub mod queues {
     pub const NOTIFICATIONS: &str = "notifications";
     pub const BILLING: &str = "billing";
     pub const RECORDS: &str = "records";
+    pub const IDENTITY: &str = "identity";
+    pub const APPOINTMENTS: &str = "appointments";
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod identity;
 pub mod notifications;
 pub mod patients;
+pub mod privacy;
 pub mod records;
 pub mod webhooks;
 

@@ -5,6 +5,7 @@
 mod api;
 mod bootstrap;
 mod domain;
+mod erasure;
 mod hashing;
 mod profiles;
 mod store;
@@ -20,7 +21,9 @@ use platform::auth::Authenticator;
 use platform::client::ServiceClient;
 use platform::config::{DatabaseUrl, Service, parse_var, var};
 use platform::db::{Db, Migrations};
+use platform::events::EventBus;
 use platform::server::{Readiness, service_app};
+use tokio_util::sync::CancellationToken;
 
 use crate::domain::lockout::LockoutPolicy;
 use crate::hashing::PasswordHasher;
@@ -175,13 +178,24 @@ impl AppState {
     }
 }
 
-/// Connects, migrates, creates the first signing key and the bootstrap admin, and returns the
-/// service's whole HTTP app.
-pub async fn app(config: Config) -> anyhow::Result<Router> {
-    build(config, PasswordHasher::owasp()?).await
+/// Connects, migrates, creates the first signing key and the bootstrap admin, starts the
+/// consumer of erasures (stopping on `shutdown`), and returns the service's whole HTTP app.
+pub async fn app(
+    config: Config,
+    bus: &EventBus,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Router> {
+    let (router, db) = build(config, PasswordHasher::owasp()?).await?;
+    bus.spawn_consumer(
+        contracts::events::queues::IDENTITY,
+        db,
+        std::sync::Arc::new(erasure::ErasureHandler),
+        shutdown.clone(),
+    );
+    Ok(router)
 }
 
-async fn build(config: Config, hasher: PasswordHasher) -> anyhow::Result<Router> {
+async fn build(config: Config, hasher: PasswordHasher) -> anyhow::Result<(Router, Db)> {
     config.check()?;
     let kek = config.master_key()?;
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
@@ -223,13 +237,19 @@ async fn build(config: Config, hasher: PasswordHasher) -> anyhow::Result<Router>
         service_secret: config.service_secret.map(Into::into),
     };
     let (api, _) = api::routes().split_for_parts();
-    let api = api::well_known(api).with_state(state);
-    Ok(service_app(
+    let api = api::well_known(api)
+        .route(
+            contracts::privacy::EXPORT_ROUTE,
+            axum::routing::get(erasure::export_part),
+        )
+        .with_state(state);
+    let router = service_app(
         Service::Identity.name(),
         api,
-        Readiness::database(db),
+        Readiness::database(db.clone()),
         Authenticator::for_identity(&config.identity_urls),
-    ))
+    );
+    Ok((router, db))
 }
 
 /// The service's OpenAPI document.

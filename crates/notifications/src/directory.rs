@@ -23,6 +23,7 @@ const CACHE_TTL: Duration = Duration::from_secs(300);
 pub const PROFILE_EVENTS: &[&str] = &[
     types::PATIENT_REGISTERED,
     types::PATIENT_UPDATED,
+    types::PATIENT_ERASED,
     types::DOCTOR_CREATED,
     types::DOCTOR_UPDATED,
 ];
@@ -136,7 +137,7 @@ impl Directory {
     pub async fn forget(&self, event: &Envelope) {
         let id = |field: &str| event.data.get(field).and_then(serde_json::Value::as_i64);
         match event.event_type.as_str() {
-            types::PATIENT_REGISTERED | types::PATIENT_UPDATED => {
+            types::PATIENT_REGISTERED | types::PATIENT_UPDATED | types::PATIENT_ERASED => {
                 if let Some(id) = id("patientId") {
                     self.invalidate_patient(id).await;
                 }

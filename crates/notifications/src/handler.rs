@@ -3,7 +3,7 @@
 //! records the event id in the inbox). No network calls: contact data is fetched later, when
 //! the worker delivers.
 
-use contracts::events::{AppointmentChanged, MedicalRecordAdded, types};
+use contracts::events::{AppointmentChanged, MedicalRecordAdded, PatientErased, types};
 use contracts::notifications::{Channel, NotificationKind};
 use futures::future::BoxFuture;
 use jiff::Timestamp;
@@ -15,7 +15,8 @@ use sqlx::AnyConnection;
 use crate::domain::{Facts, NewNotificationRow, Recipient};
 use crate::rules::{self, ReminderChange};
 use crate::store::{
-    Freshness, arm_reminders, cancel_reminders, insert_notification, record_appointment_state,
+    Freshness, arm_reminders, cancel_reminders, erase_patient, insert_notification,
+    record_appointment_state,
 };
 use crate::webhooks;
 
@@ -42,6 +43,19 @@ impl NotificationHandler {
         // Every event may be some integrator's: their deliveries commit with this transaction.
         webhooks::enqueue(conn, event, self.clock.now()).await?;
         let now = self.clock.now();
+        if event.event_type == types::PATIENT_ERASED {
+            let erased: PatientErased = serde_json::from_value(event.data.clone())?;
+            let done = erase_patient(conn, erased.patient_id).await?;
+            tracing::info!(
+                patient_id = erased.patient_id,
+                notifications = done.notifications,
+                reminders = done.reminders,
+                doctors_notifications = done.doctors_notifications,
+                webhook_deliveries = done.webhook_deliveries,
+                "erased patient's notifications removed"
+            );
+            return Ok(());
+        }
         if event.event_type == types::MEDICAL_RECORD_ADDED {
             let added: MedicalRecordAdded = serde_json::from_value(event.data.clone())?;
             let (recipient, kind, facts) = rules::record_notice(&added);
@@ -128,5 +142,9 @@ impl Handler for NotificationHandler {
         event: &'a Envelope,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(self.apply(conn, event))
+    }
+
+    fn erases(&self, event: &Envelope) -> bool {
+        event.event_type == types::PATIENT_ERASED
     }
 }

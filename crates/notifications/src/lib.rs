@@ -8,6 +8,7 @@ mod channels;
 mod config;
 mod directory;
 mod domain;
+mod erasure;
 mod handler;
 mod policy;
 mod rules;
@@ -179,9 +180,13 @@ impl NotificationService {
         let (hooks, _) = Webhooks::routes().split_for_parts();
         service_app(
             Service::Notifications.name(),
-            api.with_state(self.state.clone())
-                .merge(hooks.with_state(self.webhooks.clone()))
-                .merge(platform::audit::api::router(self.state.audit.clone())),
+            api.route(
+                contracts::privacy::EXPORT_ROUTE,
+                axum::routing::get(erasure::export_part),
+            )
+            .with_state(self.state.clone())
+            .merge(hooks.with_state(self.webhooks.clone()))
+            .merge(platform::audit::api::router(self.state.audit.clone())),
             readiness,
             self.auth.clone(),
         )

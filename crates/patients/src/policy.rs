@@ -27,6 +27,31 @@ pub struct MayWrite {
     medical_history: bool,
 }
 
+/// The caller may erase patient `.0` (ADMIN).
+#[derive(Debug, Clone, Copy)]
+pub struct MayErase(i64);
+
+impl MayErase {
+    pub fn patient_id(self) -> i64 {
+        self.0
+    }
+}
+
+/// The caller may have a copy of everything held about patient `.0` (the patient; ADMIN).
+#[derive(Debug, Clone, Copy)]
+pub struct MayExport(i64);
+
+impl MayExport {
+    pub fn patient_id(self) -> i64 {
+        self.0
+    }
+
+    /// Reading the profile is part of the export.
+    pub fn profile(self) -> MayRead {
+        MayRead(self.0)
+    }
+}
+
 /// The caller may list the patients in its scope.
 #[derive(Debug, Clone)]
 pub struct MayList(Scope);
@@ -141,6 +166,21 @@ impl Policy {
             .ok_or(ApiError::Forbidden)
     }
 
+    /// Only ADMIN erases a patient (GDPR erasure); a patient asks the clinic.
+    pub fn may_erase(principal: &Principal, patient_id: i64) -> Result<MayErase, ApiError> {
+        principal
+            .is_admin()
+            .then_some(MayErase(patient_id))
+            .ok_or(ApiError::Forbidden)
+    }
+
+    /// The patient themselves, or ADMIN, may export everything held about the patient.
+    pub fn may_export(principal: &Principal, patient_id: i64) -> Result<MayExport, ApiError> {
+        (principal.is_admin() || principal.is_patient(patient_id))
+            .then_some(MayExport(patient_id))
+            .ok_or(ApiError::Forbidden)
+    }
+
     /// The patient for themselves, or ADMIN, may request an appointment for `patient_id`.
     pub fn may_book_for(principal: &Principal, patient_id: i64) -> Result<MayRead, ApiError> {
         (principal.is_admin() || principal.is_patient(patient_id))
@@ -220,6 +260,21 @@ mod tests {
                 .as_deref(),
             Some("none")
         );
+    }
+
+    #[test]
+    fn only_admin_erases_and_only_the_patient_or_admin_exports() {
+        let admin = principal(Role::Admin, None);
+        let patient = principal(Role::Patient, Some(6));
+        let doctor = principal(Role::Doctor, None);
+        assert!(Policy::may_erase(&admin, 6).is_ok());
+        assert!(Policy::may_erase(&patient, 6).is_err());
+        assert!(Policy::may_erase(&doctor, 6).is_err());
+        assert!(Policy::may_export(&admin, 6).is_ok());
+        assert!(Policy::may_export(&patient, 6).is_ok());
+        assert!(Policy::may_export(&patient, 7).is_err());
+        assert!(Policy::may_export(&doctor, 6).is_err());
+        assert!(Policy::may_export(&principal(Role::Service, None), 6).is_err());
     }
 
     #[test]

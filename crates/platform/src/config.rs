@@ -232,6 +232,8 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_RECORDS_KEYS",
     "CAREBOOK_RECORDS_KEY_FILE",
     "CAREBOOK_RECORDS_BLOB_URL",
+    "CAREBOOK_RETENTION_INVOICES_YEARS",
+    "CAREBOOK_RETENTION_RECORDS_YEARS",
 ];
 
 /// Names of `CAREBOOK_*` variables that nothing reads, to warn about at start.

@@ -74,8 +74,11 @@ impl Db {
             Backend::Sqlite => pool_options.after_connect(|conn, _| {
                 Box::pin(async move {
                     // WAL lets readers run beside the single writer; the busy timeout makes
-                    // concurrent writers queue instead of failing.
+                    // concurrent writers queue instead of failing. `secure_delete` overwrites
+                    // deleted and replaced content with zeros, so an erased patient's data does
+                    // not linger in free pages.
                     for pragma in [
+                        "PRAGMA secure_delete = ON",
                         "PRAGMA journal_mode = WAL",
                         "PRAGMA synchronous = NORMAL",
                         "PRAGMA busy_timeout = 15000",
@@ -129,6 +132,35 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
+    }
+
+    /// After an erasure: SQLite copies the write-ahead log into the database and truncates it,
+    /// so earlier page images holding erased values leave the `-wal` file too (the database's
+    /// own pages were overwritten under `secure_delete`). Readers in the middle of a
+    /// transaction can hold the checkpoint back; it is retried briefly, then left to the next
+    /// erasure. PostgreSQL needs nothing here: updated rows are invisible to every reader and
+    /// vacuumed in the background.
+    pub async fn scrub_erased(&self) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        for attempt in 0..50u64 {
+            let done: sqlx::Result<(i64, i64, i64)> =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&self.pool)
+                    .await;
+            match done {
+                Ok((0, _, _)) => return,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "write-ahead log checkpoint failed");
+                    return;
+                }
+            }
+            // Waiting for readers to finish, bounded: 50 tries, a few ms apart.
+            tokio::time::sleep(Duration::from_millis(2 + attempt)).await;
+        }
+        tracing::warn!("write-ahead log still in use; it is truncated at the next erasure");
     }
 
     pub async fn ping(&self) -> sqlx::Result<()> {

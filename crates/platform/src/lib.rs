@@ -14,6 +14,7 @@ pub mod files;
 pub mod outbox;
 pub mod page;
 pub mod request_id;
+pub mod retention;
 pub mod schema;
 pub mod security;
 pub mod server;

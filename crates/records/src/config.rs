@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use platform::config::{DatabaseUrl, Service, parse_var, var};
+use platform::time::Clock;
 
 use crate::keys::KeySource;
 
@@ -24,6 +25,10 @@ pub struct Config {
     /// `CAREBOOK_MAX_UPLOAD_MB`, in bytes.
     pub max_upload_bytes: u64,
     pub call_timeout: Duration,
+    /// `CAREBOOK_RETENTION_RECORDS_YEARS`: how long an erased patient's records are kept.
+    pub retention_years: u32,
+    /// What time it is for the retention job.
+    pub clock: Clock,
 }
 
 impl Config {
@@ -43,6 +48,11 @@ impl Config {
             blob_location,
             max_upload_bytes: max_upload_bytes()?,
             call_timeout: Duration::from_secs(5),
+            retention_years: platform::retention::years_from_env(
+                "CAREBOOK_RETENTION_RECORDS_YEARS",
+                platform::retention::DEFAULT_RECORD_YEARS,
+            )?,
+            clock: Clock::system(),
         })
     }
 }

@@ -12,6 +12,8 @@ mod files;
 mod handler;
 pub mod keys;
 mod policy;
+mod privacy;
+mod retention;
 mod rotate;
 mod seal;
 mod store;
@@ -33,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::config::{Config, key_file, max_upload_bytes};
 pub use crate::handler::CareHandler;
+pub use crate::retention::Retention;
 pub use crate::rotate::{Rotation, rotate_key};
 
 use crate::blobs::Blobs;
@@ -81,6 +84,17 @@ pub async fn app(
         DoctorsClient(client(Service::Doctors, config.doctors_urls.clone())?),
     );
     let store = RecordStore::new(db.clone());
+    let retention = Retention::new(store.clone(), blobs.clone(), config.retention_years);
+    tokio::spawn(platform::retention::run(
+        "medical records",
+        config.clock.clone(),
+        platform::retention::SWEEP_INTERVAL,
+        shutdown.clone(),
+        move |now| {
+            let retention = retention.clone();
+            async move { retention.sweep(now).await }
+        },
+    ));
     let audit = AuditLog::new(db.clone(), Service::Records.name());
     let state = AppState {
         policy: Policy::new(store.clone(), directory),
@@ -93,8 +107,12 @@ pub async fn app(
     let (api, _) = api::routes(config.max_upload_bytes).split_for_parts();
     Ok(service_app(
         Service::Records.name(),
-        api.with_state(state)
-            .merge(platform::audit::api::router(audit)),
+        api.route(
+            contracts::privacy::EXPORT_ROUTE,
+            axum::routing::get(privacy::export_part),
+        )
+        .with_state(state)
+        .merge(platform::audit::api::router(audit)),
         Readiness::database_and_bus(db, bus.clone()),
         Authenticator::for_identity(&config.identity_urls),
     ))

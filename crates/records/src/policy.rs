@@ -84,6 +84,15 @@ impl Policy {
         }
     }
 
+    /// The patient service assembling the patient's export (`SERVICE`): every record.
+    pub fn may_export(principal: &Principal, patient_id: i64) -> Result<MayRead, ApiError> {
+        principal.require(&[Role::Service])?;
+        Ok(MayRead {
+            patient_id,
+            only_author: None,
+        })
+    }
+
     /// A doctor caring for the patient, as the author (naming another doctor is refused);
     /// ADMIN for an existing patient and the existing doctor it names (422 otherwise).
     pub async fn may_write(

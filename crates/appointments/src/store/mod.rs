@@ -2,6 +2,7 @@
 //! schema (an exclusion constraint on PostgreSQL, triggers on SQLite); writes here only turn its
 //! refusals into 409s. Every change writes its audit row inside its own transaction.
 
+pub mod erasure;
 pub mod idempotency;
 mod read;
 mod write;

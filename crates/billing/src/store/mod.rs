@@ -17,8 +17,10 @@ use sqlx::{AnyConnection, Arguments, AssertSqlSafe};
 use crate::policy::{MayPay, MayRead};
 
 mod effects;
+mod retention;
 
 pub use effects::apply;
+pub use retention::record_erasure;
 
 const SOURCE: &str = "billing";
 

@@ -424,6 +424,19 @@ fn matrix() -> Vec<Row> {
             None,
             [401, 403, 403, 403, 403, 200],
         ),
+        // Data rights. The erasure comes last: ADMIN, the last caller, erases the own patient.
+        row(
+            M::GET,
+            "/api/patients/{own}/export",
+            None,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        row(
+            M::DELETE,
+            "/api/patients/{own}",
+            None,
+            [401, 403, 403, 403, 403, 204],
+        ),
     ]
 }
 

@@ -11,6 +11,7 @@ mod authorization;
 mod billing;
 mod booking_rules;
 mod concurrency;
+mod data_rights;
 mod doctors;
 mod events;
 mod fixtures;

@@ -147,6 +147,17 @@ impl IdentityStore {
         Ok(())
     }
 
+    /// The accounts of a patient (one, or none for a profile without an account).
+    pub async fn users_of_patient(&self, patient_id: i64) -> platform::Result<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(
+            "SELECT id, email, password_hash, role, patient_id, doctor_id, active, created_at              FROM users WHERE patient_id = $1 ORDER BY id",
+        )
+        .bind(patient_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
     pub async fn user(&self, id: i64) -> platform::Result<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT id, email, password_hash, role, patient_id, doctor_id, active, created_at \

@@ -141,5 +141,6 @@ impl TestIdentity {
 
 /// The app as [`crate::app`] builds it, with cheap password hashing.
 pub async fn build_for_tests(config: Config) -> anyhow::Result<axum::Router> {
-    crate::build(config, PasswordHasher::new(cheap_params(), 2)?).await
+    let (router, _db) = crate::build(config, PasswordHasher::new(cheap_params(), 2)?).await?;
+    Ok(router)
 }

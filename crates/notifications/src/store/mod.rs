@@ -2,6 +2,7 @@
 //! consumer's connection, so they commit together with its inbox row.
 
 mod delivery;
+mod erasure;
 mod notifications;
 mod reminders;
 
@@ -14,6 +15,7 @@ use platform::db::Db;
 use crate::domain::{Recipient, StoredNotification};
 
 pub use delivery::{Claimed, Outcome};
+pub use erasure::erase_patient;
 pub use notifications::{ListFilter, insert_notification};
 #[cfg(test)]
 pub use reminders::ReminderStatus;

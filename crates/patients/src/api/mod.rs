@@ -3,6 +3,7 @@
 mod appointments;
 mod exists;
 mod patients;
+mod privacy;
 
 use platform::schema::{Id, IdempotencyKey, SearchTerm};
 use platform::{FieldError, Problem};
@@ -23,7 +24,8 @@ struct ApiDoc;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(patients::create, patients::list))
-        .routes(routes!(patients::get, patients::update))
+        .routes(routes!(patients::get, patients::update, privacy::erase))
+        .routes(routes!(privacy::export))
         .routes(routes!(appointments::request))
         .routes(routes!(exists::exists))
 }

@@ -6,7 +6,7 @@ mod row;
 #[cfg(test)]
 mod tests;
 
-use contracts::events::{PatientChanged, types};
+use contracts::events::{PatientChanged, PatientErased, types};
 use contracts::patients::Patient;
 use jiff::Timestamp;
 use platform::ApiError;
@@ -20,7 +20,7 @@ use sqlx::error::BoxDynError;
 use sqlx::{Arguments, AssertSqlSafe};
 
 use crate::domain::{PatientDetails, keep_login_email};
-use crate::policy::{MayCheckExists, MayCreate, MayList, MayRead, MayWrite};
+use crate::policy::{MayCheckExists, MayCreate, MayErase, MayList, MayRead, MayWrite};
 use row::{COLUMNS, PatientRow, StoredPatient, decode};
 
 const SOURCE: &str = "patients";
@@ -92,7 +92,7 @@ impl PatientStore {
             Backend::Sqlite => "",
         };
         let current: Option<PatientRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM patients WHERE id = $1{lock}"
+            "SELECT {COLUMNS} FROM patients WHERE id = $1 AND erased_at IS NULL{lock}"
         )))
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -129,9 +129,53 @@ impl PatientStore {
         Ok(Some(patient))
     }
 
+    /// Erases the patient: every personal field is overwritten with a pseudonym or nothing,
+    /// and `PatientErased` goes out with the audit row in the same transaction. An erased
+    /// patient is erased again without any change.
+    pub async fn erase(&self, access: MayErase, ctx: &AuditContext) -> platform::Result<Erasure> {
+        let id = access.patient_id();
+        let mut tx = self.db.begin().await?;
+        let lock = match self.db.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let current: Option<(Option<i64>,)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT erased_at FROM patients WHERE id = $1{lock}"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match current {
+            None => return Ok(Erasure::NoSuchPatient),
+            Some((Some(_),)) => return Ok(Erasure::AlreadyErased),
+            Some((None,)) => {}
+        }
+        let now = to_millis(Timestamp::now());
+        sqlx::query(
+            "UPDATE patients SET name = $1, email = $2, phone = '', dob = $3, address = '',              medical_history = NULL, erased_at = $4, updated_at = $4 WHERE id = $5",
+        )
+        .bind(format!("Erased patient {id}"))
+        // Unique like every e-mail, and in a domain that can never receive mail.
+        .bind(format!("erased-{id}@erased.invalid"))
+        .bind("1900-01-01")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let erased = PatientErased { patient_id: id };
+        outbox::append(&mut tx, SOURCE, types::PATIENT_ERASED, id, &erased).await?;
+        let resource = format!("patient/{id}");
+        self.audit
+            .record_in(&mut tx, ctx, Some(id), Action::Delete, &resource)
+            .await?;
+        tx.commit().await?;
+        self.db.scrub_erased().await;
+        Ok(Erasure::Erased)
+    }
+
     pub async fn find(&self, access: MayRead) -> platform::Result<Option<Patient>> {
         let row: Option<PatientRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM patients WHERE id = $1"
+            "SELECT {COLUMNS} FROM patients WHERE id = $1 AND erased_at IS NULL"
         )))
         .bind(access.patient_id())
         .fetch_optional(self.db.pool())
@@ -141,10 +185,11 @@ impl PatientStore {
 
     /// Whether the patient exists; reads no personal data.
     pub async fn exists(&self, access: MayCheckExists) -> platform::Result<bool> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM patients WHERE id = $1")
-            .bind(access.patient_id())
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM patients WHERE id = $1 AND erased_at IS NULL")
+                .bind(access.patient_id())
+                .fetch_optional(self.db.pool())
+                .await?;
         Ok(row.is_some())
     }
 
@@ -171,13 +216,22 @@ impl PatientStore {
     }
 }
 
+/// What an erasure found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure {
+    Erased,
+    /// Erased before: nothing changed.
+    AlreadyErased,
+    NoSuchPatient,
+}
+
 /// `WHERE ...` from fixed fragments; the search term and ids go in as placeholders.
 fn list_filter(
     args: &mut AnyArguments,
     q: Option<&str>,
     only: Option<&[i64]>,
 ) -> Result<String, BoxDynError> {
-    let mut conditions = Vec::new();
+    let mut conditions = vec!["erased_at IS NULL".to_owned()];
     if let Some(q) = q {
         args.add(contains_pattern(q))?;
         let n = args.len();

@@ -95,3 +95,18 @@ impl AuditLog {
         Ok((rows.into_iter().map(AuditEntry::from).collect(), total))
     }
 }
+
+impl AuditLog {
+    /// Every entry of this service's trail about one patient, oldest first: the trail's part of
+    /// the patient's copy of their data.
+    pub async fn about_patient(&self, patient_id: i64) -> crate::Result<Vec<AuditEntry>> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT id, at, service, actor_id, actor_role, patient_id, action, resource, \
+             outcome, endpoint, request_id FROM audit_log WHERE patient_id = $1 ORDER BY at, id",
+        )
+        .bind(patient_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+}

@@ -16,6 +16,12 @@ pub trait Handler: Send + Sync + 'static {
         conn: &'a mut AnyConnection,
         event: &'a Envelope,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// Whether handling `event` erased personal data, so that the database's free space is
+    /// scrubbed once it commits ([`crate::db::Db::scrub_erased`]).
+    fn erases(&self, _event: &Envelope) -> bool {
+        false
+    }
 }
 
 /// A consuming service's queue and the event types it wants.

@@ -47,6 +47,9 @@ pub async fn deliver(
     }
     handler.handle(&mut tx, event).await?;
     tx.commit().await?;
+    if handler.erases(event) {
+        db.scrub_erased().await;
+    }
     Ok(Delivered::Handled)
 }
 

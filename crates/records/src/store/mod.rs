@@ -3,10 +3,12 @@
 
 mod care;
 mod records;
+mod retention;
 mod rotation;
 
 pub use care::record_appointment;
 pub use records::{NewRow, StoredFile, StoredRecord};
+pub use retention::record_erasure;
 
 use platform::db::Db;
 

@@ -228,6 +228,20 @@ impl RecordStore {
         Ok((decode(rows)?, total))
     }
 
+    /// Every record of the patient the caller may see, oldest first.
+    pub async fn all(&self, access: MayRead) -> platform::Result<Vec<StoredRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM medical_records WHERE patient_id = $1 \
+             AND ($2 = 0 OR doctor_id = $2) ORDER BY id"
+        );
+        let rows: Vec<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(access.patient_id())
+            .bind(access.only_author().unwrap_or(0))
+            .fetch_all(self.db.pool())
+            .await?;
+        decode(rows)
+    }
+
     /// One of the patient's records, if the caller may see it.
     pub async fn find(
         &self,

@@ -3,7 +3,7 @@
 
 mod access;
 mod at_rest;
-mod files;
+pub mod files;
 
 use platform::config::Service;
 use reqwest::Method;
