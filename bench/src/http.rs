@@ -75,6 +75,26 @@ impl Http {
         Ok(Reply { status, body })
     }
 
+    /// A `POST` of `body` as `content_type` (a file upload's form).
+    pub async fn send_bytes(
+        &self,
+        url: &str,
+        token: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> anyhow::Result<Reply> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(url)
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header(CONTENT_TYPE, content_type)
+            .body(Full::new(body))?;
+        let response = self.client.request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(Reply { status, body })
+    }
+
     pub async fn get(&self, url: &str, token: &str) -> anyhow::Result<Reply> {
         self.send(Method::GET, url, Some(token), None).await
     }

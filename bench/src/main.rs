@@ -1,4 +1,4 @@
-//! `carebook-bench`: throughput, latency, event delay, scale and footprint of carebook, each
+//! `carebook-bench`: throughput, latency, event delay, scale, footprint and file transfer of carebook, each
 //! figure next to a ceiling measured in the same run on the same machine. It starts the system
 //! itself (embedded and distributed), seeds it, runs, and tears everything down.
 //!
@@ -47,6 +47,8 @@ enum Command {
     Scale(Options),
     /// RSS idle and under load; cold start.
     Footprint(Options),
+    /// A 20 MiB file up and down: the records service's peak RSS rise, MB/s vs the disk.
+    Records(Options),
     /// Every scenario.
     All(Options),
     /// What the child processes of a run execute.
@@ -98,6 +100,7 @@ async fn main() -> ExitCode {
         Command::EventDelay(o) => (vec![Scenario::EventDelay], o),
         Command::Scale(o) => (vec![Scenario::Scale], o),
         Command::Footprint(o) => (vec![Scenario::Footprint], o),
+        Command::Records(o) => (vec![Scenario::Records], o),
         Command::All(o) => (Scenario::ALL.to_vec(), o),
     };
     tokio::select! {

@@ -19,6 +19,8 @@ pub struct ModeReport {
     pub scale: Option<Scale>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub footprint: Option<Footprint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<Records>,
     /// Scenarios that could not run or failed, with the reason.
     pub errors: Vec<String>,
     pub seconds: f64,
@@ -138,6 +140,32 @@ pub struct Footprint {
     pub cold_start_s: f64,
     /// The first start, on empty databases (migrations included).
     pub first_start_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Records {
+    /// The uploaded file (MiB).
+    pub file_mib: f64,
+    /// The process measured: the records service's own, or the embedded mode's only one.
+    pub process: String,
+    /// The largest rise of that process's peak resident set during one upload over its resident
+    /// set just before (MiB), and that rise per MiB of file (the target is under 3).
+    pub rss_rise_mib: f64,
+    pub rss_rise_per_file: f64,
+    /// Each upload's rise, in order: direct, through the gateway, per round.
+    pub rss_rises_mib: Vec<f64>,
+    /// MB/s (10^6 bytes of the file per second), medians over the rounds.
+    pub upload_mb_s: f64,
+    pub direct_upload_mb_s: f64,
+    /// The same bytes written to the blob store's directory, file and directory fsynced.
+    pub ceiling_write_mb_s: f64,
+    pub upload_ratio: f64,
+    pub download_mb_s: f64,
+    pub direct_download_mb_s: f64,
+    /// The same bytes read back from that file.
+    pub ceiling_read_mb_s: f64,
+    pub download_ratio: f64,
+    pub rounds: usize,
 }
 
 /// One target of the issue, checked against a figure of this run.

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use platform::config::Service;
 
 use crate::http::Http;
@@ -135,6 +137,12 @@ impl System {
                     ));
                 }
                 env.push(("CAREBOOK_AMQP_URL".to_owned(), infra.amqp_url.clone()));
+                // Like the master key, a deployment's records data key is configuration every
+                // instance shares (`up` keeps a key file in its data directory instead).
+                env.push((
+                    "CAREBOOK_RECORDS_KEYS".to_owned(),
+                    format!("bench:{}", STANDARD.encode(rand::random::<[u8; 32]>())),
+                ));
                 env.push((
                     "CAREBOOK_REDIS_URL".to_owned(),
                     infra.redis_url().to_owned(),

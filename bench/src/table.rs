@@ -179,6 +179,42 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
             f.first_start_s,
         ));
     }
+    if let Some(r) = &report.records {
+        rows.push(row(
+            "records",
+            format!("peak RSS rise MiB ({})", r.process),
+            r.rss_rise_mib,
+        ));
+        rows.push(row(
+            "records",
+            format!("rise per MiB of a {:.0} MiB file", r.file_mib),
+            r.rss_rise_per_file,
+        ));
+        rows.push(against(
+            "records",
+            "upload MB/s (gateway) vs disk write",
+            r.upload_mb_s,
+            r.ceiling_write_mb_s,
+        ));
+        rows.push(against(
+            "records",
+            "upload MB/s (direct) vs disk write",
+            r.direct_upload_mb_s,
+            r.ceiling_write_mb_s,
+        ));
+        rows.push(against(
+            "records",
+            "download MB/s (gateway) vs disk read",
+            r.download_mb_s,
+            r.ceiling_read_mb_s,
+        ));
+        rows.push(against(
+            "records",
+            "download MB/s (direct) vs disk read",
+            r.direct_download_mb_s,
+            r.ceiling_read_mb_s,
+        ));
+    }
     let mut out = format!("\n== {name} ({:.0} s) ==\n", report.seconds);
     out.push_str(&format!(
         "{:<12} {:<34} {:>10} {:>10} {:>6}\n",
@@ -264,6 +300,14 @@ pub fn targets(summary: &Summary) -> Vec<Target> {
                 growth,
                 "<= 2",
                 growth <= 2.0,
+            );
+        }
+        if let Some(rec) = &r.records {
+            check(
+                "records upload peak RSS rise / file",
+                rec.rss_rise_per_file,
+                "< 3",
+                rec.rss_rise_per_file < 3.0,
             );
         }
         if let Some(f) = &r.footprint {

@@ -291,9 +291,15 @@ async fn app(
             c.identity_urls = urls(Service::Identity);
             c.patients_urls = urls(Service::Patients);
             c.doctors_urls = urls(Service::Doctors);
-            // The embedded mode keeps its own data key, made on the first start.
+            // The embedded mode keeps its own data key, made on the first start and sealed
+            // under the key-encryption key beside it.
             if let records::keys::KeySource::File(path) = &c.keys {
-                records::keys::ensure_key_file(path)?;
+                let master = match c.master_key.clone() {
+                    Some(key) => key,
+                    None => identity::MasterKey::load_or_create(dir)?,
+                };
+                records::key_file::ensure_key_file(path, &master)?;
+                c.master_key = Some(master);
             }
             records::app(c, bus, shutdown).await
         }

@@ -32,7 +32,8 @@ use crate::store::IdentityStore;
 use crate::tokens::access::{Subject, sign_access_token};
 use crate::tokens::ring::KeyRing;
 
-pub use crate::tokens::sealing::{MASTER_KEY_FILE, MasterKey, Sealed};
+pub use crate::tokens::keys::signing_key_binding;
+pub use platform::master_key::{MASTER_KEY_FILE, MasterKey, Sealed};
 
 pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &sqlx::migrate!("./migrations/sqlite"),

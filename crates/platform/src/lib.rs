@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod files;
+pub mod master_key;
 pub mod outbox;
 pub mod page;
 pub mod request_id;

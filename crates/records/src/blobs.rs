@@ -36,7 +36,8 @@ impl Blobs {
         } else {
             let dir = Path::new(location.strip_prefix("file://").unwrap_or(location));
             platform::files::private_dir(dir)?;
-            Arc::new(LocalFileSystem::new_with_prefix(dir)?)
+            // A file is on disk before its row commits, so a crash leaves no row without its bytes.
+            Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true))
         };
         Ok(Self { store })
     }

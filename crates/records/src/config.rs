@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use platform::config::{DatabaseUrl, Service, parse_var, var};
+use platform::master_key::MasterKey;
 use platform::time::Clock;
 
 use crate::keys::KeySource;
@@ -20,6 +21,9 @@ pub struct Config {
     /// `CAREBOOK_RECORDS_KEYS`, else the key file (`CAREBOOK_RECORDS_KEY_FILE`, default
     /// `<data dir>/records.keys`).
     pub keys: KeySource,
+    /// Opens the key file: `CAREBOOK_MASTER_KEY`, else the data directory's `master.key` when
+    /// there is one (`carebook up` makes it on the first start).
+    pub master_key: Option<MasterKey>,
     /// `CAREBOOK_RECORDS_BLOB_URL`, default the directory `<data dir>/records-blobs`.
     pub blob_location: String,
     /// `CAREBOOK_MAX_UPLOAD_MB`, in bytes.
@@ -37,6 +41,11 @@ impl Config {
             Some(list) => KeySource::List(list),
             None => KeySource::File(key_file(data_dir)),
         };
+        let master_key = match MasterKey::from_env()? {
+            Some(key) => Some(key),
+            None if matches!(keys, KeySource::File(_)) => MasterKey::load(data_dir)?,
+            None => None,
+        };
         let blob_location = var("CAREBOOK_RECORDS_BLOB_URL")
             .unwrap_or_else(|| data_dir.join("records-blobs").display().to_string());
         Ok(Self {
@@ -45,6 +54,7 @@ impl Config {
             patients_urls: Service::Patients.urls(),
             doctors_urls: Service::Doctors.urls(),
             keys,
+            master_key,
             blob_location,
             max_upload_bytes: max_upload_bytes()?,
             call_timeout: Duration::from_secs(5),

@@ -10,6 +10,7 @@ mod directory;
 mod domain;
 mod files;
 mod handler;
+pub mod key_file;
 pub mod keys;
 mod policy;
 mod privacy;
@@ -66,7 +67,7 @@ pub async fn app(
     bus: &EventBus,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Router> {
-    let keys = Keys::load(config.keys.clone())?;
+    let keys = Keys::load(config.keys.clone(), config.master_key.clone())?;
     let blobs = Blobs::open(&config.blob_location)?;
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
     bus.spawn_relay(Service::Records.name(), db.clone(), shutdown.clone());

@@ -6,7 +6,8 @@ use platform::db::Db;
 
 use crate::blobs::{Blobs, Sealed};
 use crate::config::Config;
-use crate::keys::{KeySource, Keys, append_new_key};
+use crate::key_file::append_new_key;
+use crate::keys::{KeySource, Keys};
 use crate::seal::seal_text;
 use crate::store::{RecordStore, StoredRecord};
 use crate::{MIGRATIONS, view};
@@ -24,10 +25,13 @@ const BATCH: i64 = 100;
 /// Adds a key to the key file (with `CAREBOOK_RECORDS_KEYS`, the operator adds it there first
 /// and the newest listed key is used) and re-seals everything else under it.
 pub async fn rotate_key(config: &Config) -> anyhow::Result<Rotation> {
-    if let KeySource::File(path) = &config.keys {
-        append_new_key(path)?;
+    let master = config.master_key.clone();
+    // Read first: a key file written before sealing is sealed before it grows.
+    Keys::load(config.keys.clone(), master.clone())?;
+    if let (KeySource::File(path), Some(master)) = (&config.keys, &master) {
+        append_new_key(path, master)?;
     }
-    let keys = Keys::load(config.keys.clone())?;
+    let keys = Keys::load(config.keys.clone(), master)?;
     let ring = keys.ring()?;
     let (key_id, key) = ring.newest();
     let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;

@@ -481,6 +481,11 @@ pub async fn identity_signing_key(app: &TestApp, kid: &str) -> jsonwebtoken::Enc
     let kek = identity::MasterKey::load(app.data_dir())
         .unwrap()
         .expect("the embedded key-encryption key");
-    let der = kek.open(kid, &stored_signing_key(app, kid).await).unwrap();
+    let der = kek
+        .open(
+            &identity::signing_key_binding(kid),
+            &stored_signing_key(app, kid).await,
+        )
+        .unwrap();
     jsonwebtoken::EncodingKey::from_ed_der(&der)
 }

@@ -6,7 +6,7 @@ use platform::time::{from_millis, to_millis};
 
 use super::{IdentityStore, millis};
 use crate::tokens::keys::SigningKeyRecord;
-use crate::tokens::sealing::Sealed;
+use platform::master_key::Sealed;
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 

@@ -62,7 +62,7 @@ mod tests {
 
     use super::*;
     use crate::tokens::keys::SigningKeyRecord;
-    use crate::tokens::sealing::MasterKey;
+    use platform::master_key::MasterKey;
 
     /// What `platform::auth::TokenVerifier` checks, with the key taken from the published JWK.
     fn verify(token: &str, jwk: &jsonwebtoken::jwk::Jwk) -> jsonwebtoken::errors::Result<Claims> {

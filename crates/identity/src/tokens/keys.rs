@@ -13,7 +13,7 @@ use jsonwebtoken::jwk::{
 };
 use rand::RngCore;
 
-use super::sealing::{MasterKey, Sealed};
+use platform::master_key::{MasterKey, Sealed};
 
 /// A new key is published this long before it signs, so that every verifier that fetched the
 /// key set just before the key existed may fetch it again (they do so at most every 5 s) before
@@ -43,6 +43,11 @@ impl std::fmt::Debug for SigningKeyRecord {
     }
 }
 
+/// What a sealed private key is bound to under the master key: its `kid`.
+pub fn signing_key_binding(kid: &str) -> String {
+    format!("signing key {kid}")
+}
+
 impl SigningKeyRecord {
     /// A fresh key from the operating system's random generator, sealed under `kek`.
     pub fn generate(now: Timestamp, kek: &MasterKey) -> anyhow::Result<Self> {
@@ -54,7 +59,7 @@ impl SigningKeyRecord {
             .map_err(|err| anyhow::anyhow!("cannot encode a signing key: {err}"))?;
         let kid = uuid::Uuid::now_v7().simple().to_string();
         Ok(Self {
-            private_key: kek.seal(&kid, der.as_bytes())?,
+            private_key: kek.seal(&signing_key_binding(&kid), der.as_bytes())?,
             kid,
             public_key: URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
             created_at: now,
@@ -64,7 +69,7 @@ impl SigningKeyRecord {
     /// The key to sign with; fails under another key-encryption key or when the stored private
     /// key is damaged.
     pub fn encoding_key(&self, kek: &MasterKey) -> anyhow::Result<EncodingKey> {
-        let der = kek.open(&self.kid, &self.private_key)?;
+        let der = kek.open(&signing_key_binding(&self.kid), &self.private_key)?;
         ed25519_dalek::SigningKey::from_pkcs8_der(&der)
             .map_err(|err| anyhow::anyhow!("signing key {} is damaged: {err}", self.kid))?;
         Ok(EncodingKey::from_ed_der(&der))
@@ -133,7 +138,9 @@ mod tests {
     fn a_damaged_private_key_is_refused() {
         let kek = MasterKey::generate();
         let mut key = SigningKeyRecord::generate(Timestamp::now(), &kek).unwrap();
-        key.private_key = kek.seal(&key.kid, b"not a key").unwrap();
+        key.private_key = kek
+            .seal(&signing_key_binding(&key.kid), b"not a key")
+            .unwrap();
         assert!(key.encoding_key(&kek).is_err());
     }
 

@@ -4,4 +4,3 @@ pub mod access;
 pub mod keys;
 pub mod refresh;
 pub mod ring;
-pub mod sealing;

@@ -11,7 +11,7 @@
 //!    token lifetime + verifier leeway), the old key is retired: it leaves the JWKS and can
 //!    never sign again. Every identity instance does this hourly, and each rotation does it too.
 //!
-//! The private keys are sealed at rest under a key-encryption key (see [`super::sealing`]).
+//! The private keys are sealed at rest under a key-encryption key (see [`platform::master_key`]).
 //!
 //! To replace a key that may have leaked, rotate and then retire the old key at once with
 //! `UPDATE signing_keys SET retired_at = <now in epoch ms> WHERE kid = '<old kid>'`: tokens it
@@ -32,8 +32,8 @@ use platform::ApiError;
 use super::keys::{
     ACTIVATION_DELAY, KEY_CACHE_TTL, SigningKeyRecord, retirement_age, signing_key_at,
 };
-use super::sealing::MasterKey;
 use crate::store::IdentityStore;
+use platform::master_key::MasterKey;
 
 /// The key that signs tokens now.
 pub struct ActiveKey {
@@ -128,7 +128,13 @@ pub async fn seal_clear_keys(store: &IdentityStore, kek: &MasterKey) -> anyhow::
         let der = STANDARD
             .decode(&private_key)
             .with_context(|| format!("signing key {kid} is damaged"))?;
-        if store.seal_signing_key(&kid, &kek.seal(&kid, &der)?).await? {
+        if store
+            .seal_signing_key(
+                &kid,
+                &kek.seal(&super::keys::signing_key_binding(&kid), &der)?,
+            )
+            .await?
+        {
             sealed += 1;
         }
     }

@@ -6,7 +6,7 @@ use super::at;
 use crate::store::IdentityStore;
 use crate::tokens::keys::{SigningKeyRecord, retirement_age, signing_key_at};
 use crate::tokens::ring::KeyRing;
-use crate::tokens::sealing::MasterKey;
+use platform::master_key::MasterKey;
 
 pub(super) async fn key_rotation_publishes_then_retires(store: &IdentityStore) {
     let access_ttl = Duration::from_secs(900);
@@ -104,7 +104,14 @@ pub(super) async fn clear_keys_of_older_versions_are_sealed_at_start(store: &Ide
     assert_ne!(stored, clear);
     let published = store.published_signing_keys().await.unwrap();
     let old = published.iter().find(|k| k.kid == "old").unwrap();
-    assert_eq!(kek.open("old", &old.private_key).unwrap(), der.as_bytes());
+    assert_eq!(
+        kek.open(
+            &crate::tokens::keys::signing_key_binding("old"),
+            &old.private_key
+        )
+        .unwrap(),
+        der.as_bytes()
+    );
     assert!(old.encoding_key(&kek).is_ok());
     assert!(old.encoding_key(&MasterKey::generate()).is_err());
 }

@@ -1,6 +1,6 @@
-//! Signing keys sealed at rest: the private half of every signing key is stored encrypted
-//! (ChaCha20-Poly1305) under a key-encryption key that is not in the database, so a copy of
-//! `identity.db` alone signs nothing.
+//! The master key: a key-encryption key that seals the system's own keys at rest
+//! (ChaCha20-Poly1305) — identity's token-signing keys in its database, the records service's
+//! data keys in their key file — so a copy of a database or a key file alone opens nothing.
 //!
 //! The key-encryption key comes from `CAREBOOK_MASTER_KEY` (base64 of 32 random bytes, e.g.
 //! `openssl rand -base64 32`) or, in the embedded mode (`carebook up`) when that is unset, from
@@ -9,9 +9,9 @@
 //! directory of its own to keep the key beside the database it protects, and several instances
 //! must share one key.
 //!
-//! Each sealed key is stored with the id of the key-encryption key and its own random nonce;
-//! the associated data binds the ciphertext to its signing key's `kid`, so a sealed key copied
-//! onto another row does not open.
+//! Each sealed secret is stored with the id of the key-encryption key and its own random nonce;
+//! the associated data binds the ciphertext to what it is (`signing key <kid>`, `records key
+//! <id>`), so a sealed secret copied to another row or line does not open.
 
 use std::path::Path;
 
@@ -81,7 +81,7 @@ impl MasterKey {
 
     /// `CAREBOOK_MASTER_KEY`, when set.
     pub fn from_env() -> anyhow::Result<Option<Self>> {
-        platform::config::var("CAREBOOK_MASTER_KEY")
+        crate::config::var("CAREBOOK_MASTER_KEY")
             .map(|text| Self::from_base64(&text).context("CAREBOOK_MASTER_KEY"))
             .transpose()
     }
@@ -106,7 +106,7 @@ impl MasterKey {
         let key = Self::generate();
         let path = data_dir.join(MASTER_KEY_FILE);
         let line = format!("{}\n", key.to_base64());
-        match platform::files::create_private_file(&path, line.as_bytes()) {
+        match crate::files::create_private_file(&path, line.as_bytes()) {
             Ok(()) => {
                 tracing::info!(kek_id = %key.id, "generated the key-encryption key");
                 Ok(key)
@@ -123,10 +123,10 @@ impl MasterKey {
         &self.id
     }
 
-    /// Encrypts `secret`, bound to `kid`.
-    pub fn seal(&self, kid: &str, secret: &[u8]) -> anyhow::Result<Sealed> {
+    /// Encrypts `secret`, bound to `what` it is (e.g. `signing key <kid>`).
+    pub fn seal(&self, what: &str, secret: &[u8]) -> anyhow::Result<Sealed> {
         let nonce: [u8; NONCE_BYTES] = rand::random();
-        let aad = associated_data(kid, &self.id);
+        let aad = associated_data(what, &self.id);
         let ciphertext = self
             .cipher()
             .encrypt(
@@ -136,7 +136,7 @@ impl MasterKey {
                     aad: &aad,
                 },
             )
-            .map_err(|_| anyhow::anyhow!("cannot seal signing key {kid}"))?;
+            .map_err(|_| anyhow::anyhow!("cannot seal {what}"))?;
         Ok(Sealed {
             kek_id: self.id.clone(),
             nonce: STANDARD.encode(nonce),
@@ -144,24 +144,24 @@ impl MasterKey {
         })
     }
 
-    /// Decrypts what [`Self::seal`] made for `kid`; fails for another key-encryption key,
-    /// another `kid`, or altered bytes.
-    pub fn open(&self, kid: &str, sealed: &Sealed) -> anyhow::Result<Vec<u8>> {
+    /// Decrypts what [`Self::seal`] made for `what`; fails for another key-encryption key,
+    /// another `what`, or altered bytes.
+    pub fn open(&self, what: &str, sealed: &Sealed) -> anyhow::Result<Vec<u8>> {
         anyhow::ensure!(
             sealed.kek_id == self.id,
-            "signing key {kid} is sealed under key-encryption key {}, but the configured one \
+            "{what} is sealed under key-encryption key {}, but the configured one \
              is {} (CAREBOOK_MASTER_KEY or the data directory's {MASTER_KEY_FILE})",
             sealed.kek_id,
             self.id
         );
-        let damaged = || format!("signing key {kid} is damaged");
+        let damaged = || format!("{what} is damaged");
         let nonce: [u8; NONCE_BYTES] = STANDARD
             .decode(&sealed.nonce)
             .ok()
             .and_then(|nonce| nonce.try_into().ok())
             .with_context(damaged)?;
         let ciphertext = STANDARD.decode(&sealed.ciphertext).with_context(damaged)?;
-        let aad = associated_data(kid, &self.id);
+        let aad = associated_data(what, &self.id);
         self.cipher()
             .decrypt(
                 &Nonce::from(nonce),
@@ -178,8 +178,8 @@ impl MasterKey {
     }
 }
 
-fn associated_data(kid: &str, kek_id: &str) -> Vec<u8> {
-    format!("carebook signing key {kid} under {kek_id}").into_bytes()
+fn associated_data(what: &str, kek_id: &str) -> Vec<u8> {
+    format!("carebook {what} under {kek_id}").into_bytes()
 }
 
 #[cfg(test)]
@@ -200,7 +200,7 @@ mod tests {
             sealed.nonce
         );
 
-        assert!(kek.open("kid-2", &sealed).is_err(), "bound to its kid");
+        assert!(kek.open("kid-2", &sealed).is_err(), "bound to what it is");
         let other = MasterKey::generate();
         let refused = other.open("kid-1", &sealed).unwrap_err().to_string();
         assert!(
