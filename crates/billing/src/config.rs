@@ -5,12 +5,15 @@ use std::path::Path;
 use platform::config::{DatabaseUrl, Service, var};
 
 use crate::fees::{self, PriceList};
+use crate::payments::PaymentsConfig;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub identity_urls: Vec<String>,
     pub prices: PriceList,
+    /// Card payments through a provider (`CAREBOOK_PAYMENTS_*`); `None`: off.
+    pub payments: Option<PaymentsConfig>,
 }
 
 impl Config {
@@ -19,6 +22,7 @@ impl Config {
             database_url: Service::Billing.database_url(data_dir),
             identity_urls: Service::Identity.urls(),
             prices: prices_from_env()?,
+            payments: PaymentsConfig::from_env()?,
         })
     }
 }

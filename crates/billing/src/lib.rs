@@ -7,6 +7,7 @@ mod api;
 mod config;
 mod fees;
 mod handler;
+pub mod payments;
 mod policy;
 mod store;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub use crate::config::Config;
 pub use crate::fees::PriceList;
 pub use crate::handler::BillingHandler;
+pub use crate::payments::{Payments, PaymentsConfig};
 
 use crate::store::InvoiceStore;
 
@@ -39,6 +41,8 @@ pub static MIGRATIONS: Migrations = Migrations {
 pub struct AppState {
     store: InvoiceStore,
     clock: Clock,
+    /// Card payments through the provider; `None` when not configured.
+    payments: Option<Arc<Payments>>,
 }
 
 /// Connects, migrates, starts the event consumer and the outbox relay (both stopping on
@@ -52,20 +56,28 @@ pub async fn app(
     let handler = Arc::new(BillingHandler::new(config.prices, Clock::system()));
     bus.spawn_consumer(queues::BILLING, db.clone(), handler, shutdown.clone());
     bus.spawn_relay(Service::Billing.name(), db.clone(), shutdown.clone());
+    let payments = config.payments.map(Payments::new).transpose()?;
     Ok(router(
         db.clone(),
         &config.identity_urls,
+        payments,
         Readiness::database_and_bus(db, bus.clone()),
     ))
 }
 
 /// The whole HTTP app: API, audit trail, health and metrics.
-pub fn router(db: Db, identity_urls: &[String], readiness: Readiness) -> Router {
+pub fn router(
+    db: Db,
+    identity_urls: &[String],
+    payments: Option<Payments>,
+    readiness: Readiness,
+) -> Router {
     let store = InvoiceStore::new(db);
     let audit = store.audit().clone();
     let state = AppState {
         store,
         clock: Clock::system(),
+        payments: payments.map(Arc::new),
     };
     let (api, _) = api::routes().split_for_parts();
     service_app(

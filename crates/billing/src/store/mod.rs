@@ -17,8 +17,10 @@ use sqlx::{AnyConnection, Arguments, AssertSqlSafe};
 use crate::policy::{MayPay, MayRead};
 
 mod effects;
+mod payments;
 
 pub use effects::apply;
+pub use payments::Settlement;
 
 const SOURCE: &str = "billing";
 
