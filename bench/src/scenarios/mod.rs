@@ -1,5 +1,6 @@
 //! The scenarios, and running the chosen ones against one system under test.
 
+mod billing;
 mod book;
 mod book_ceiling;
 mod drain;
@@ -23,16 +24,18 @@ pub enum Scenario {
     Read,
     Gateway,
     EventDelay,
+    Billing,
     Scale,
     Footprint,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Book,
         Scenario::Read,
         Scenario::Gateway,
         Scenario::EventDelay,
+        Scenario::Billing,
         Scenario::Scale,
         Scenario::Footprint,
     ];
@@ -177,6 +180,11 @@ async fn run_scenarios(
             result,
             &mut report.event_delay,
         );
+    }
+    if wants(Scenario::Billing) {
+        step("billing");
+        let result = billing::run(&mut ctx).await;
+        record(&mut report.errors, "billing", result, &mut report.billing);
     }
     let loaded = sampler.stop().await;
     if wants(Scenario::Scale) {
