@@ -154,7 +154,18 @@ pub async fn payment_webhook(
             WebhookOutcome::Paid
         }
         Settlement::Duplicate => WebhookOutcome::Duplicate,
-        Settlement::Ignored => WebhookOutcome::Ignored,
+        Settlement::Ignored => {
+            if let Some(paid) = event.succeeded() {
+                // The card was charged, but not for a PENDING invoice's checkout (voided or
+                // paid meanwhile, or another amount): the clinic refunds it at the provider.
+                tracing::warn!(
+                    invoice_id = paid.invoice_id,
+                    provider_event = %event.id,
+                    "a card payment that pays no pending invoice"
+                );
+            }
+            WebhookOutcome::Ignored
+        }
     };
     Ok(axum::Json(WebhookReceipt {
         event_id: event.id,
