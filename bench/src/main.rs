@@ -43,6 +43,8 @@ enum Command {
     Gateway(Options),
     /// Approval to stored notification, at half the max booking rate.
     EventDelay(Options),
+    /// Approval to its invoice visible in the billing service.
+    Billing(Options),
     /// Slot search and listing at 10 k, 100 k and 1 M appointments.
     Scale(Options),
     /// RSS idle and under load; cold start.
@@ -98,6 +100,7 @@ async fn main() -> ExitCode {
         Command::Read(o) => (vec![Scenario::Read], o),
         Command::Gateway(o) => (vec![Scenario::Gateway], o),
         Command::EventDelay(o) => (vec![Scenario::EventDelay], o),
+        Command::Billing(o) => (vec![Scenario::Billing], o),
         Command::Scale(o) => (vec![Scenario::Scale], o),
         Command::Footprint(o) => (vec![Scenario::Footprint], o),
         Command::Records(o) => (vec![Scenario::Records], o),

@@ -16,6 +16,8 @@ pub struct ModeReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_delay: Option<EventDelay>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing: Option<Billing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scale: Option<Scale>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub footprint: Option<Footprint>,
@@ -113,6 +115,24 @@ pub struct EventDelay {
     pub undelivered_at_start: i64,
     pub backlog_left: i64,
     pub consumer_events_per_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Billing {
+    /// From the approval's response until `GET /api/billing/invoices` listed the invoice.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// From the approval's response to the invoice's `createdAt` (when billing stored it).
+    pub created_p50_ms: f64,
+    pub created_p99_ms: f64,
+    pub samples: u64,
+    /// Probes that saw no invoice within 10 s (counted as 10 s in the quantiles).
+    pub missed: u64,
+    /// Probes whose booking, approval or polling failed.
+    pub failed: u64,
+    /// Approvals per second (no other load).
+    pub probe_rate: f64,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -114,6 +114,18 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
         ));
         rows.push(row("gateway", "throughput loss", g.throughput_loss));
     }
+    if let Some(b) = &report.billing {
+        rows.push(row(
+            "billing",
+            format!("invoice visible p50 ms ({} samples)", b.samples),
+            b.p50_ms,
+        ));
+        rows.push(row("billing", "invoice visible p99 ms", b.p99_ms));
+        rows.push(row("billing", "max ms", b.max_ms));
+        rows.push(row("billing", "invoice stored p99 ms", b.created_p99_ms));
+        rows.push(row("billing", "approvals/s", b.probe_rate));
+        rows.push(row("billing", "probes missed (> 10 s)", b.missed as f64));
+    }
     if let Some(e) = &report.event_delay {
         rows.push(row(
             "event-delay",

@@ -1,5 +1,6 @@
 //! The scenarios, and running the chosen ones against one system under test.
 
+mod billing;
 mod book;
 mod book_ceiling;
 mod drain;
@@ -24,17 +25,19 @@ pub enum Scenario {
     Read,
     Gateway,
     EventDelay,
+    Billing,
     Scale,
     Footprint,
     Records,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Book,
         Scenario::Read,
         Scenario::Gateway,
         Scenario::EventDelay,
+        Scenario::Billing,
         Scenario::Scale,
         Scenario::Footprint,
         Scenario::Records,
@@ -180,6 +183,11 @@ async fn run_scenarios(
             result,
             &mut report.event_delay,
         );
+    }
+    if wants(Scenario::Billing) {
+        step("billing");
+        let result = billing::run(&mut ctx).await;
+        record(&mut report.errors, "billing", result, &mut report.billing);
     }
     let loaded = sampler.stop().await;
     // After the load sampler: its peaks are the other scenarios', not the 20 MiB uploads'.

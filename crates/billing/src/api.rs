@@ -1,6 +1,6 @@
 //! Routes of the billing service (API.md "Billing").
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use contracts::billing::{Invoice, InvoiceFilter, Payment};
 use platform::audit::{Action, AuditContext};
 use platform::docs::{BadQuery, BadRequest, Conflict, NotFound};
@@ -23,10 +23,17 @@ use crate::store::{ListFilter, Sealed};
 struct ApiDoc;
 
 pub fn routes() -> OpenApiRouter<AppState> {
+    use crate::payments::api::{self as payments, MAX_WEBHOOK_BYTES};
+    // The provider's events are small; the route's own limit overrides the service's.
+    let webhook = OpenApiRouter::new()
+        .routes(routes!(payments::payment_webhook))
+        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list))
         .routes(routes!(get))
         .routes(routes!(pay))
+        .routes(routes!(payments::checkout))
+        .merge(webhook)
 }
 
 /// Invoices, newest first (ADMIN: all; a patient: their own).
@@ -138,7 +145,7 @@ pub async fn pay(
     }
 }
 
-async fn find(state: &AppState, id: i64) -> Result<Sealed> {
+pub(crate) async fn find(state: &AppState, id: i64) -> Result<Sealed> {
     state
         .store
         .find(id)

@@ -5,6 +5,7 @@ use std::path::Path;
 use platform::config::{DatabaseUrl, Service, var};
 
 use crate::fees::{self, PriceList};
+use crate::payments::PaymentsConfig;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -15,6 +16,8 @@ pub struct Config {
     pub retention_years: u32,
     /// What time it is for the retention job (and for the invoices events create).
     pub clock: platform::time::Clock,
+    /// Card payments through a provider (`CAREBOOK_PAYMENTS_*`); `None`: off.
+    pub payments: Option<PaymentsConfig>,
 }
 
 impl Config {
@@ -28,6 +31,7 @@ impl Config {
                 platform::retention::DEFAULT_INVOICE_YEARS,
             )?,
             clock: platform::time::Clock::system(),
+            payments: PaymentsConfig::from_env()?,
         })
     }
 }

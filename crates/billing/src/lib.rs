@@ -7,6 +7,7 @@ mod api;
 mod config;
 mod fees;
 mod handler;
+pub mod payments;
 mod policy;
 mod privacy;
 mod store;
@@ -28,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 pub use crate::config::Config;
 pub use crate::fees::PriceList;
 pub use crate::handler::BillingHandler;
+pub use crate::payments::{Payments, PaymentsConfig};
 pub use crate::privacy::Retention;
 
 use crate::store::InvoiceStore;
@@ -41,6 +43,8 @@ pub static MIGRATIONS: Migrations = Migrations {
 pub struct AppState {
     store: InvoiceStore,
     clock: Clock,
+    /// Card payments through the provider; `None` when not configured.
+    payments: Option<Arc<Payments>>,
 }
 
 /// Connects, migrates, starts the event consumer and the outbox relay (both stopping on
@@ -65,20 +69,28 @@ pub async fn app(
             async move { retention.sweep(now).await }
         },
     ));
+    let payments = config.payments.map(Payments::new).transpose()?;
     Ok(router(
         db.clone(),
         &config.identity_urls,
+        payments,
         Readiness::database_and_bus(db, bus.clone()),
     ))
 }
 
 /// The whole HTTP app: API, audit trail, health and metrics.
-pub fn router(db: Db, identity_urls: &[String], readiness: Readiness) -> Router {
+pub fn router(
+    db: Db,
+    identity_urls: &[String],
+    payments: Option<Payments>,
+    readiness: Readiness,
+) -> Router {
     let store = InvoiceStore::new(db);
     let audit = store.audit().clone();
     let state = AppState {
         store,
         clock: Clock::system(),
+        payments: payments.map(Arc::new),
     };
     let (api, _) = api::routes().split_for_parts();
     service_app(

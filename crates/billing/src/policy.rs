@@ -1,6 +1,9 @@
 //! Who may do what with invoices: the one place this service decides it. A patient sees and
-//! pays their own invoices, ADMIN all; nobody else any. Store methods that touch one invoice
-//! take a proof ([`MayRead`], [`MayPay`]) only these functions hand out.
+//! pays their own invoices (by card through the provider, too: a checkout), ADMIN all; nobody
+//! else any. Store methods that touch one invoice take a proof ([`MayRead`], [`MayPay`]) only
+//! these functions hand out. The payment provider is no caller with a token: its webhook pays
+//! an invoice only with the proof that the provider signed it
+//! ([`crate::payments::WebhookVerifier::verify`]).
 
 use platform::ApiError;
 use platform::auth::{Principal, Role};
@@ -24,6 +27,11 @@ impl MayRead {
 impl MayPay {
     pub fn invoice_id(self) -> i64 {
         self.0
+    }
+
+    /// Whoever may pay an invoice may see it (a checkout answers with its amount).
+    pub fn may_read(self) -> MayRead {
+        MayRead(self.0)
     }
 }
 

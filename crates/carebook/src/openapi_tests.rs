@@ -153,3 +153,32 @@ fn path_ids_and_pages_state_their_ranges() {
     }
     assert!(ids >= 10);
 }
+
+#[test]
+fn card_payments_are_in_the_merged_document() {
+    let doc = document();
+    let checkout = &doc["paths"]["/api/billing/invoices/{id}/checkout"]["post"];
+    assert_eq!(
+        checkout["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Checkout"
+    );
+    for status in ["404", "409", "503"] {
+        assert!(checkout["responses"][status].is_object(), "{status}");
+    }
+    let webhook = &doc["paths"]["/api/billing/webhooks/payments"]["post"];
+    let signature = &webhook["parameters"][0];
+    assert_eq!(
+        (&signature["name"], &signature["in"], &signature["required"]),
+        (&json!("Stripe-Signature"), &json!("header"), &json!(true))
+    );
+    assert!(webhook["responses"]["400"].is_object());
+    assert!(webhook["responses"]["413"].is_object());
+    assert_eq!(
+        component(&doc, "WebhookOutcome")["enum"],
+        json!(["PAID", "DUPLICATE", "IGNORED"])
+    );
+    assert_eq!(
+        component(&doc, "ProviderWebhook")["required"],
+        json!(["id", "type", "data"])
+    );
+}

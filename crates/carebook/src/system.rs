@@ -33,6 +33,8 @@ pub struct SystemConfig {
     pub notifications_hook: Option<NotificationsHook>,
     /// The billing service's price list instead of the one of `CAREBOOK_BILLING_*` (tests).
     pub billing_prices: Option<billing::PriceList>,
+    /// Card payments through this provider instead of `CAREBOOK_PAYMENTS_*` (tests).
+    pub billing_payments: Option<billing::PaymentsConfig>,
     /// The secret services exchange for their own tokens; `up` makes a random one per run
     /// when `CAREBOOK_SERVICE_SECRET` is unset (every service is in this process).
     pub service_secret: String,
@@ -90,6 +92,7 @@ impl SystemConfig {
             external: HashMap::new(),
             notifications_hook: None,
             billing_prices: None,
+            billing_payments: None,
             service_secret,
             start_gate: StartGate::open(),
         })
@@ -282,6 +285,9 @@ async fn app(
             c.identity_urls = urls(Service::Identity);
             if let Some(prices) = &config.billing_prices {
                 c.prices = prices.clone();
+            }
+            if let Some(payments) = &config.billing_payments {
+                c.payments = Some(payments.clone());
             }
             billing::app(c, bus, shutdown).await
         }

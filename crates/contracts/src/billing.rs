@@ -92,3 +92,40 @@ pub struct InvoiceFilter {
     pub patient_id: Option<i64>,
     pub payment_status: Option<PaymentStatus>,
 }
+
+/// `POST /api/billing/invoices/{id}/checkout`: what a client needs to have the card charged
+/// (with the provider's own client library, e.g. Stripe.js `confirmCardPayment`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkout {
+    pub invoice_id: i64,
+    /// The provider's PaymentIntent id (`pi_…`).
+    pub payment_intent_id: String,
+    /// The secret with which the client confirms the intent; show it to no one else.
+    pub client_secret: String,
+    /// In minor units of `currency`.
+    #[schema(example = 6000)]
+    pub amount: i64,
+    #[schema(example = "EUR")]
+    pub currency: String,
+}
+
+/// What a provider event did to the invoices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WebhookOutcome {
+    /// The event paid its invoice.
+    Paid,
+    /// The event was handled before; nothing changed.
+    Duplicate,
+    /// Nothing to do (another event type, or not the payment of a `PENDING` invoice's intent).
+    Ignored,
+}
+
+/// The answer to the payment provider's webhook.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookReceipt {
+    pub event_id: String,
+    pub outcome: WebhookOutcome,
+}

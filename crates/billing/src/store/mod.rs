@@ -17,9 +17,11 @@ use sqlx::{AnyConnection, Arguments, AssertSqlSafe};
 use crate::policy::{MayPay, MayRead};
 
 mod effects;
+mod payments;
 mod retention;
 
 pub use effects::apply;
+pub use payments::Settlement;
 pub use retention::record_erasure;
 
 const SOURCE: &str = "billing";

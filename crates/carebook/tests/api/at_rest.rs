@@ -115,6 +115,7 @@ async fn the_data_directory_and_every_file_in_it_are_private() {
         external: HashMap::new(),
         notifications_hook: None,
         billing_prices: None,
+        billing_payments: None,
         start_gate: platform::server::StartGate::open(),
         addresses: std::iter::once(Service::Gateway)
             .chain(Service::BACKENDS)

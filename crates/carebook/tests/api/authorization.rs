@@ -416,6 +416,19 @@ fn matrix() -> Vec<Row> {
             Some(json!({"paymentType": "CASH"})),
             [401, 404, 404, 404, 404, 404],
         ),
+        row(
+            M::POST,
+            "/api/billing/invoices/{n}/checkout",
+            None,
+            [401, 404, 404, 404, 404, 404],
+        ),
+        // The payment provider's webhook takes no token: its signature decides, for anyone.
+        row(
+            M::POST,
+            "/api/billing/webhooks/payments",
+            Some(json!({"id": "evt_1", "type": "payment_intent.succeeded"})),
+            [400, 400, 400, 400, 400, 400],
+        ),
         // Audit
         row(M::GET, "/api/audit", None, [401, 403, 403, 403, 403, 200]),
         row(

@@ -97,7 +97,11 @@ async fn invoices(app: &TestApp) -> Vec<Value> {
 }
 
 /// The invoice of `appointment` once `ready` holds for it.
-async fn invoice_when(app: &TestApp, appointment: i64, ready: impl Fn(&Value) -> bool) -> Value {
+pub async fn invoice_when(
+    app: &TestApp,
+    appointment: i64,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
     eventually(
         &format!("the invoice of appointment {appointment}"),
         || async {

@@ -59,6 +59,8 @@ pub struct Setup {
     pub clinic: ClinicConfig,
     /// The billing service's price list (else its defaults).
     pub billing_prices: Option<billing::PriceList>,
+    /// Card payments through a provider stand-in (else off).
+    pub billing_payments: Option<billing::PaymentsConfig>,
 }
 
 impl Setup {
@@ -70,6 +72,7 @@ impl Setup {
             external: HashMap::new(),
             clinic: ClinicConfig::default(),
             billing_prices: None,
+            billing_payments: None,
         }
     }
 
@@ -210,6 +213,7 @@ impl TestApp {
             external: setup.external,
             notifications_hook: setup.notifications,
             billing_prices: setup.billing_prices,
+            billing_payments: setup.billing_payments,
             addresses: std::iter::once(Service::Gateway)
                 .chain(Service::BACKENDS)
                 .map(|s| (s, loopback))

@@ -10,6 +10,7 @@ mod audit;
 mod authorization;
 mod billing;
 mod booking_rules;
+mod card_payments;
 mod concurrency;
 mod data_rights;
 mod doctors;

@@ -188,6 +188,7 @@ async fn start_records_again(app: &TestApp) -> system::RunningSystem {
         external,
         notifications_hook: None,
         billing_prices: None,
+        billing_payments: None,
         start_gate: platform::server::StartGate::open(),
         addresses: [Service::Gateway, Service::Records]
             .into_iter()
