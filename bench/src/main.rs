@@ -45,6 +45,8 @@ enum Command {
     EventDelay(Options),
     /// Slot search and listing at 10 k, 100 k and 1 M appointments.
     Scale(Options),
+    /// The analytics summary over a year at 10 k and 1 M appointments.
+    Analytics(Options),
     /// RSS idle and under load; cold start.
     Footprint(Options),
     /// Every scenario.
@@ -97,6 +99,7 @@ async fn main() -> ExitCode {
         Command::Gateway(o) => (vec![Scenario::Gateway], o),
         Command::EventDelay(o) => (vec![Scenario::EventDelay], o),
         Command::Scale(o) => (vec![Scenario::Scale], o),
+        Command::Analytics(o) => (vec![Scenario::Analytics], o),
         Command::Footprint(o) => (vec![Scenario::Footprint], o),
         Command::All(o) => (Scenario::ALL.to_vec(), o),
     };

@@ -18,6 +18,8 @@ pub struct ModeReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale: Option<Scale>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub analytics: Option<Analytics>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub footprint: Option<Footprint>,
     /// Scenarios that could not run or failed, with the reason.
     pub errors: Vec<String>,
@@ -111,6 +113,15 @@ pub struct EventDelay {
     pub undelivered_at_start: i64,
     pub backlog_left: i64,
     pub consumer_events_per_s: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Analytics {
+    /// `GET /api/analytics/summary` over one year, keyed by the appointments in the read models.
+    pub summary_p50_ms: BTreeMap<u64, f64>,
+    pub summary_p99_ms: BTreeMap<u64, f64>,
+    pub insert_seconds: BTreeMap<u64, f64>,
+    pub rate: f64,
 }
 
 #[derive(Debug, Default, Serialize)]

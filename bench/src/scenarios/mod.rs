@@ -1,5 +1,6 @@
 //! The scenarios, and running the chosen ones against one system under test.
 
+mod analytics;
 mod book;
 mod book_ceiling;
 mod drain;
@@ -24,16 +25,18 @@ pub enum Scenario {
     Gateway,
     EventDelay,
     Scale,
+    Analytics,
     Footprint,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Book,
         Scenario::Read,
         Scenario::Gateway,
         Scenario::EventDelay,
         Scenario::Scale,
+        Scenario::Analytics,
         Scenario::Footprint,
     ];
 }
@@ -186,6 +189,15 @@ async fn run_scenarios(
             "scale",
             scale::run(&ctx).await,
             &mut report.scale,
+        );
+    }
+    if wants(Scenario::Analytics) {
+        step("analytics");
+        record(
+            &mut report.errors,
+            "analytics",
+            analytics::run(&ctx).await,
+            &mut report.analytics,
         );
     }
     if let Some(mut footprint) = footprint.take() {

@@ -33,7 +33,7 @@ enum Command {
         #[arg(long)]
         no_demo_data: bool,
     },
-    /// One service (identity, patients, doctors, appointments, notifications, billing, records) or the gateway, configured from the environment.
+    /// One service (identity, patients, doctors, appointments, notifications, billing, records, analytics) or the gateway, configured from the environment.
     Serve { service: String },
     /// Bring every service's database schema up to date, then exit.
     Migrate,
@@ -42,6 +42,9 @@ enum Command {
     /// Add a new records data key and re-seal every record and file under it (see the README's
     /// key management); the records service may keep running.
     RotateRecordsKey,
+    /// Build the analytics read models again from every service's outbox history (the
+    /// analytics service may keep running).
+    AnalyticsRebuild,
     /// Seed the demo clinic through a running gateway (skipped when doctors exist).
     DemoData {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -86,6 +89,14 @@ async fn main() -> anyhow::Result<()> {
                 "records key {}: {} texts and {} files re-sealed",
                 done.key_id, done.texts, done.files
             );
+            Ok(())
+        }
+        Command::AnalyticsRebuild => {
+            let rebuilt = system::rebuild_analytics(cli.data_dir).await?;
+            for (service, events) in &rebuilt.events {
+                println!("{service}: {events} events replayed");
+            }
+            println!("analytics read models rebuilt");
             Ok(())
         }
         Command::DemoData { gateway } => {
@@ -138,7 +149,7 @@ async fn up(data_dir: PathBuf, demo_data: bool) -> anyhow::Result<()> {
 
 async fn serve(name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
     let service = Service::parse(name).with_context(|| {
-        format!("unknown service `{name}` (expected gateway, identity, patients, doctors, appointments, notifications, billing or records)")
+        format!("unknown service `{name}` (expected gateway, identity, patients, doctors, appointments, notifications, billing, records or analytics)")
     })?;
     let listen = platform::config::var("CAREBOOK_LISTEN")
         .unwrap_or_else(|| format!("0.0.0.0:{}", service.default_port()));
