@@ -93,6 +93,8 @@ pub struct Planned {
     /// Clinic-local day of its start, `YYYY-MM-DD`.
     pub day: String,
     pub doctor_id: i64,
+    /// The doctor's place in the script (which speciality they have).
+    pub doctor_index: usize,
     pub outcome: Outcome,
     /// Which registered patient holds it (the ones that cancel themselves).
     pub registered: Option<usize>,

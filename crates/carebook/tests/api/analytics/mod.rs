@@ -75,20 +75,21 @@ pub async fn stored_events(app: &TestApp) -> Vec<platform::outbox::Envelope> {
 /// one), so the figures are final.
 pub async fn caught_up(app: &TestApp) {
     let expected = stored_events(app).await.len() as i64;
+    // One connection for the whole wait: the PostgreSQL server is shared.
+    let conn = tokio::sync::Mutex::new(connect(app, Service::Analytics).await);
     eventually(
         &format!("analytics to handle all {expected} events"),
         || async {
-            let mut conn = connect(app, Service::Analytics).await;
             let (handled,): (i64,) =
                 sqlx::query_as("SELECT COUNT(*) FROM inbox WHERE consumer = 'analytics'")
-                    .fetch_one(&mut conn)
+                    .fetch_one(&mut *conn.lock().await)
                     .await
                     .unwrap();
-            let _ = conn.close().await;
             (handled == expected).then_some(())
         },
     )
     .await;
+    let _ = conn.into_inner().close().await;
 }
 
 /// Runs SQL on the analytics database (to clear its inbox or read models).
