@@ -2,9 +2,10 @@
 //! patient's data, so reading them leaves no audit row (the audit trail is of patient data).
 
 use axum::extract::{Query, State};
-use contracts::analytics::{AppointmentGroup, GroupParams, Summary, SummaryParams};
+use contracts::analytics::{AppointmentGroup, GroupKey, GroupParams, Summary, SummaryParams};
 use platform::auth::Principal;
 use platform::docs::BadQuery;
+use platform::schema::Date;
 use platform::{FieldError, Problem, Result};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +17,7 @@ use crate::query::{DayRange, parse_grouping};
 
 #[derive(OpenApi)]
 #[openapi(
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, GroupKey, Date)),
     tags((name = "analytics", description = "Clinic figures built from events (ADMIN)"))
 )]
 struct ApiDoc;

@@ -25,7 +25,7 @@ pub enum GroupBy {
 
 impl GroupBy {
     fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim() {
+        match raw {
             "day" => Ok(Self::Day),
             "doctor" => Ok(Self::Doctor),
             "speciality" => Ok(Self::Speciality),
@@ -80,13 +80,12 @@ pub fn parse_grouping(
 }
 
 fn required(raw: Option<&str>) -> Result<&str, String> {
-    raw.filter(|r| !r.trim().is_empty())
+    raw.filter(|r| !r.is_empty())
         .ok_or_else(|| "is required".to_owned())
 }
 
 fn parse_date(raw: &str) -> Result<Date, String> {
-    raw.trim()
-        .parse()
+    raw.parse()
         .map_err(|_| "must be a date in the form YYYY-MM-DD".to_owned())
 }
 

@@ -63,16 +63,26 @@ pub struct AppointmentGroup {
     pub late_cancelled: i64,
 }
 
-/// `GET /api/analytics/summary`.
+/// How `GET /api/analytics/appointments` buckets appointments (documents `groupBy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupKey {
+    Day,
+    Doctor,
+    Speciality,
+}
+
+/// `GET /api/analytics/summary`. The fields are parsed by the service, which names every
+/// missing or malformed one; the document states them required.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct SummaryParams {
     /// First day (`YYYY-MM-DD`, clinic time zone).
-    #[param(value_type = String, format = Date)]
+    #[param(value_type = platform::schema::Date)]
     pub from: Option<String>,
-    /// Last day, included; at most 5 years after `from`.
-    #[param(value_type = String, format = Date)]
+    /// Last day, included; less than 5 years after `from`.
+    #[param(value_type = platform::schema::Date)]
     pub to: Option<String>,
 }
 
@@ -82,12 +92,12 @@ pub struct SummaryParams {
 #[serde(rename_all = "camelCase")]
 pub struct GroupParams {
     /// `day`, `doctor` or `speciality`.
-    #[param(value_type = String, pattern = "^(day|doctor|speciality)$")]
+    #[param(value_type = GroupKey)]
     pub group_by: Option<String>,
     /// First day (`YYYY-MM-DD`, clinic time zone).
-    #[param(value_type = String, format = Date)]
+    #[param(value_type = platform::schema::Date)]
     pub from: Option<String>,
-    /// Last day, included; at most 5 years after `from`.
-    #[param(value_type = String, format = Date)]
+    /// Last day, included; less than 5 years after `from`.
+    #[param(value_type = platform::schema::Date)]
     pub to: Option<String>,
 }
