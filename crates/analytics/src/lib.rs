@@ -10,6 +10,8 @@ mod policy;
 mod query;
 mod rebuild;
 mod store;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
