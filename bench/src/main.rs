@@ -47,6 +47,8 @@ enum Command {
     Billing(Options),
     /// Slot search and listing at 10 k, 100 k and 1 M appointments.
     Scale(Options),
+    /// The analytics summary over a year at 10 k and 1 M appointments.
+    Analytics(Options),
     /// RSS idle and under load; cold start.
     Footprint(Options),
     /// A 20 MiB file up and down: the records service's peak RSS rise, MB/s vs the disk.
@@ -102,6 +104,7 @@ async fn main() -> ExitCode {
         Command::EventDelay(o) => (vec![Scenario::EventDelay], o),
         Command::Billing(o) => (vec![Scenario::Billing], o),
         Command::Scale(o) => (vec![Scenario::Scale], o),
+        Command::Analytics(o) => (vec![Scenario::Analytics], o),
         Command::Footprint(o) => (vec![Scenario::Footprint], o),
         Command::Records(o) => (vec![Scenario::Records], o),
         Command::All(o) => (Scenario::ALL.to_vec(), o),

@@ -20,6 +20,8 @@ pub struct ModeReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale: Option<Scale>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub analytics: Option<Analytics>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub footprint: Option<Footprint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records: Option<Records>,
@@ -133,6 +135,15 @@ pub struct Billing {
     pub failed: u64,
     /// Approvals per second (no other load).
     pub probe_rate: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Analytics {
+    /// `GET /api/analytics/summary` over one year, keyed by the appointments in the read models.
+    pub summary_p50_ms: BTreeMap<u64, f64>,
+    pub summary_p99_ms: BTreeMap<u64, f64>,
+    pub insert_seconds: BTreeMap<u64, f64>,
+    pub rate: f64,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -173,6 +173,21 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
         curve(&mut rows, "list page p99 ms", &s.list_p99_ms);
         curve(&mut rows, "bulk insert s", &s.insert_seconds);
     }
+    if let Some(a) = &report.analytics {
+        curve_of(
+            &mut rows,
+            "analytics",
+            "year summary p50 ms",
+            &a.summary_p50_ms,
+        );
+        curve_of(
+            &mut rows,
+            "analytics",
+            "year summary p99 ms",
+            &a.summary_p99_ms,
+        );
+        curve_of(&mut rows, "analytics", "bulk insert s", &a.insert_seconds);
+    }
     if let Some(f) = &report.footprint {
         for (label, mb) in &f.idle_rss_mb {
             rows.push(row("footprint", format!("{label} RSS MB idle"), *mb));
@@ -246,10 +261,19 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
 
 /// The ceiling column of a scale curve is its first (smallest) point, the ratio the growth.
 fn curve(rows: &mut Vec<Row>, figure: &str, points: &BTreeMap<u64, f64>) {
+    curve_of(rows, "scale", figure, points);
+}
+
+fn curve_of(
+    rows: &mut Vec<Row>,
+    scenario: &'static str,
+    figure: &str,
+    points: &BTreeMap<u64, f64>,
+) {
     let first = points.values().next().copied().unwrap_or(0.0);
     for (count, value) in points {
         rows.push(against(
-            "scale",
+            scenario,
             format!("{figure} @ {count}"),
             *value,
             first,
@@ -320,6 +344,26 @@ pub fn targets(summary: &Summary) -> Vec<Target> {
                 rec.rss_rise_per_file,
                 "< 3",
                 rec.rss_rise_per_file < 3.0,
+            );
+        }
+        if let Some(a) = &r.analytics
+            && let (Some((n, p99)), Some(first)) = (
+                a.summary_p99_ms.last_key_value(),
+                a.summary_p99_ms.values().next(),
+            )
+        {
+            check(
+                &format!("analytics year summary p99 ms at {n}"),
+                *p99,
+                "<= 20",
+                *p99 <= 20.0,
+            );
+            let growth = ratio(*p99, *first);
+            check(
+                &format!("analytics summary p99 at {n} / smallest"),
+                growth,
+                "<= 2",
+                growth <= 2.0,
             );
         }
         if let Some(f) = &r.footprint {

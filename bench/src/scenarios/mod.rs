@@ -1,5 +1,6 @@
 //! The scenarios, and running the chosen ones against one system under test.
 
+mod analytics;
 mod billing;
 mod book;
 mod book_ceiling;
@@ -27,18 +28,20 @@ pub enum Scenario {
     EventDelay,
     Billing,
     Scale,
+    Analytics,
     Footprint,
     Records,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Book,
         Scenario::Read,
         Scenario::Gateway,
         Scenario::EventDelay,
         Scenario::Billing,
         Scenario::Scale,
+        Scenario::Analytics,
         Scenario::Footprint,
         Scenario::Records,
     ];
@@ -207,6 +210,15 @@ async fn run_scenarios(
             "scale",
             scale::run(&ctx).await,
             &mut report.scale,
+        );
+    }
+    if wants(Scenario::Analytics) {
+        step("analytics");
+        record(
+            &mut report.errors,
+            "analytics",
+            analytics::run(&ctx).await,
+            &mut report.analytics,
         );
     }
     if let Some(mut footprint) = footprint.take() {

@@ -15,7 +15,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
                     "Healthcare appointment scheduling: patients, doctors and their availability, \
-                     appointments, notifications and webhooks, invoices, medical records. Every \
+                     appointments, notifications and webhooks, invoices, medical records, clinic figures. Every \
                      error is \
                      application/problem+json (RFC 9457).",
                 ))
@@ -29,6 +29,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(identity::openapi());
     doc.merge(billing::openapi());
     doc.merge(records::openapi());
+    doc.merge(analytics::openapi());
     doc.merge(platform::audit::api::AuditApi::openapi());
     // Services ask identity for their tokens directly; the gateway does not route this.
     doc.paths.paths.remove("/api/auth/service-token");

@@ -34,7 +34,7 @@ enum Command {
         #[arg(long)]
         no_demo_data: bool,
     },
-    /// One service (identity, patients, doctors, appointments, notifications, billing, records) or the gateway, configured from the environment.
+    /// One service (identity, patients, doctors, appointments, notifications, billing, records, analytics) or the gateway, configured from the environment.
     Serve { service: String },
     /// Bring every service's database schema up to date, then exit.
     Migrate,
@@ -46,6 +46,9 @@ enum Command {
     /// Exit 0 if URL (default: this process's own `/health/ready`, at `CAREBOOK_LISTEN`)
     /// answers 2xx: the container health check.
     Health { url: Option<String> },
+    /// Build the analytics read models again from every service's outbox history (the
+    /// analytics service may keep running).
+    AnalyticsRebuild,
     /// Seed the demo clinic through a running gateway (skipped when doctors exist).
     DemoData {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -93,6 +96,14 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Health { url } => carebook::health::check(url).await,
+        Command::AnalyticsRebuild => {
+            let rebuilt = system::rebuild_analytics(cli.data_dir).await?;
+            for (service, events) in &rebuilt.events {
+                println!("{service}: {events} events replayed");
+            }
+            println!("analytics read models rebuilt");
+            Ok(())
+        }
         Command::DemoData { gateway } => {
             let zone = platform::config::ClinicConfig::from_env()?.timezone;
             let admin = SystemConfig::from_env(cli.data_dir)?.admin.context(
@@ -143,7 +154,7 @@ async fn up(data_dir: PathBuf, demo_data: bool) -> anyhow::Result<()> {
 
 async fn serve(name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
     let service = Service::parse(name).with_context(|| {
-        format!("unknown service `{name}` (expected gateway, identity, patients, doctors, appointments, notifications, billing or records)")
+        format!("unknown service `{name}` (expected gateway, identity, patients, doctors, appointments, notifications, billing, records or analytics)")
     })?;
     let listen = platform::config::var("CAREBOOK_LISTEN")
         .unwrap_or_else(|| format!("0.0.0.0:{}", service.default_port()));

@@ -35,6 +35,7 @@ fn every_reference_resolves() {
         appointments::openapi(),
         notifications::openapi(),
         identity::openapi(),
+        analytics::openapi(),
     ];
     for doc in documents.map(|doc| serde_json::to_value(doc).unwrap()) {
         let mut found = Vec::new();
@@ -181,4 +182,25 @@ fn card_payments_are_in_the_merged_document() {
         component(&doc, "ProviderWebhook")["required"],
         json!(["id", "type", "data"])
     );
+}
+
+/// The analytics questions need every parameter; `groupBy` is one of three names.
+#[test]
+fn analytics_parameters_are_required() {
+    let doc = document();
+    for (path, names) in [
+        ("/api/analytics/summary", &["from", "to"][..]),
+        (
+            "/api/analytics/appointments",
+            &["groupBy", "from", "to"][..],
+        ),
+    ] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        for name in names {
+            let param = params.iter().find(|p| p["name"] == *name).unwrap();
+            assert_eq!(param["required"], true, "{path} {name}");
+        }
+    }
+    let group_key = component(&doc, "GroupKey");
+    assert_eq!(group_key["enum"], json!(["day", "doctor", "speciality"]));
 }

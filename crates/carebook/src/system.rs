@@ -109,7 +109,7 @@ impl std::fmt::Debug for NotificationsHook {
     }
 }
 
-const ALL: [Service; 8] = [
+const ALL: [Service; 9] = [
     Service::Gateway,
     Service::Patients,
     Service::Doctors,
@@ -118,11 +118,14 @@ const ALL: [Service; 8] = [
     Service::Identity,
     Service::Billing,
     Service::Records,
+    Service::Analytics,
 ];
 
 /// A running set of services; dropping it does not stop them, `shutdown` does.
 pub struct RunningSystem {
     pub addresses: HashMap<Service, SocketAddr>,
+    /// The system's event bus (in-process, or its RabbitMQ connection).
+    pub bus: EventBus,
     gateway_scheme: &'static str,
     shutdown: CancellationToken,
     tasks: JoinSet<std::io::Result<()>>,
@@ -200,6 +203,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         };
     }
     Ok(RunningSystem {
+        bus,
         gateway_scheme,
         addresses,
         shutdown,
@@ -309,6 +313,13 @@ async fn app(
             }
             records::app(c, bus, shutdown).await
         }
+        Service::Analytics => {
+            let mut c = analytics::Config::from_env(dir)?;
+            c.database_url = db;
+            c.identity_urls = urls(Service::Identity);
+            c.clinic = config.clinic.clone();
+            analytics::app(c, bus, shutdown).await
+        }
         Service::Gateway => anyhow::bail!("the gateway is not a backend service"),
     }
 }
@@ -359,6 +370,9 @@ pub async fn serve_one(
         Service::Records => {
             records::app(records::Config::from_env(&data_dir)?, &bus, &stop).await?
         }
+        Service::Analytics => {
+            analytics::app(analytics::Config::from_env(&data_dir)?, &bus, &stop).await?
+        }
     };
     platform::server::serve(listener, app, stop.cancelled_owned()).await?;
     Ok(())
@@ -375,6 +389,7 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         (Service::Identity, &identity::MIGRATIONS),
         (Service::Billing, &billing::MIGRATIONS),
         (Service::Records, &records::MIGRATIONS),
+        (Service::Analytics, &analytics::MIGRATIONS),
     ] {
         let db = platform::db::Db::open(service.database_url(&data_dir).as_str(), migrations)
             .await
@@ -383,6 +398,22 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         tracing::info!(%service, "schema up to date");
     }
     Ok(())
+}
+
+/// Builds the analytics read models again from every publishing service's outbox, for
+/// `carebook analytics-rebuild`, with the databases of the environment (or `up`'s files).
+pub async fn rebuild_analytics(data_dir: PathBuf) -> anyhow::Result<analytics::Rebuilt> {
+    let config = analytics::Config::from_env(&data_dir)?;
+    let db = platform::db::Db::open(config.database_url.as_str(), &analytics::MIGRATIONS)
+        .await
+        .context("opening the analytics database")?;
+    let sources: Vec<(Service, String)> = analytics::PUBLISHERS
+        .iter()
+        .map(|s| (*s, s.database_url(&data_dir).as_str().to_owned()))
+        .collect();
+    let rebuilt = analytics::rebuild(&db, &sources, &config.clinic.timezone).await;
+    db.close().await;
+    rebuilt
 }
 
 /// 256 random bits, hex.

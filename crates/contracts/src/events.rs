@@ -17,6 +17,14 @@ pub struct PatientChanged {
 #[serde(rename_all = "camelCase")]
 pub struct DoctorChanged {
     pub doctor_id: i64,
+    /// The doctor's speciality after the change (not personal data: it is on the public
+    /// profile); absent on changes that leave the profile as it was (a new schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speciality: Option<String>,
+    /// The profile's `updatedAt` in epoch milliseconds, so a consumer can tell the newest
+    /// profile from a stale one; 0 when the event carries no profile.
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// What every appointment event says about the appointment after the change.
@@ -73,6 +81,12 @@ pub struct InvoiceChanged {
     pub kind: InvoiceKind,
     /// The invoice's `updatedAt` in epoch milliseconds, strictly increasing per invoice.
     pub version: i64,
+    /// When the invoice was created; absent in payloads published before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// When the invoice was paid, once it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<Timestamp>,
 }
 
 /// A patient asked to be forgotten: the patient service pseudonymized the profile, and every
@@ -175,6 +189,11 @@ pub static TOPOLOGY: &[platform::events::Subscription] = &[
         event_types: types::APPOINTMENTS_AND_ERASURE,
     },
     platform::events::Subscription {
+        queue: queues::ANALYTICS,
+        // Figures are built from every fact the services publish.
+        event_types: types::ALL,
+    },
+    platform::events::Subscription {
         queue: queues::RECORDS,
         // Care relationships follow the appointments' states; an erased patient's records are
         // kept for retention.
@@ -199,4 +218,5 @@ pub mod queues {
     pub const RECORDS: &str = "records";
     pub const IDENTITY: &str = "identity";
     pub const APPOINTMENTS: &str = "appointments";
+    pub const ANALYTICS: &str = "analytics";
 }

@@ -1,5 +1,6 @@
 //! Wire types only: what crosses a service boundary, over HTTP or as an event.
 
+pub mod analytics;
 pub mod appointments;
 pub mod billing;
 pub mod clients;

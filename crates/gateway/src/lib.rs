@@ -36,7 +36,7 @@ use crate::upstream::Upstream;
 
 /// Which service owns which path prefix; a prefix covers itself and every path below it.
 /// Other paths are left to the platform's 404 fallback.
-const ROUTES: [(&str, Service); 9] = [
+const ROUTES: [(&str, Service); 10] = [
     ("/api/patients", Service::Patients),
     ("/api/doctors", Service::Doctors),
     ("/api/appointments", Service::Appointments),
@@ -44,6 +44,7 @@ const ROUTES: [(&str, Service); 9] = [
     ("/api/webhooks", Service::Notifications),
     ("/api/billing", Service::Billing),
     ("/api/records", Service::Records),
+    ("/api/analytics", Service::Analytics),
     ("/api/auth", Service::Identity),
     ("/.well-known/jwks.json", Service::Identity),
 ];

@@ -19,10 +19,11 @@ pub enum Service {
     Identity,
     Billing,
     Records,
+    Analytics,
 }
 
 impl Service {
-    pub const BACKENDS: [Service; 7] = [
+    pub const BACKENDS: [Service; 8] = [
         Service::Patients,
         Service::Doctors,
         Service::Appointments,
@@ -30,6 +31,7 @@ impl Service {
         Service::Identity,
         Service::Billing,
         Service::Records,
+        Service::Analytics,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Service {
             Self::Identity => "identity",
             Self::Billing => "billing",
             Self::Records => "records",
+            Self::Analytics => "analytics",
         }
     }
 
@@ -55,6 +58,7 @@ impl Service {
             Self::Identity => 8085,
             Self::Billing => 8087,
             Self::Records => 8086,
+            Self::Analytics => 8088,
         }
     }
 
@@ -238,6 +242,7 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_RECORDS_BLOB_URL",
     "CAREBOOK_RETENTION_INVOICES_YEARS",
     "CAREBOOK_RETENTION_RECORDS_YEARS",
+    "CAREBOOK_OUTBOX_RETENTION_DAYS",
 ];
 
 /// Names of `CAREBOOK_*` variables that nothing reads, to warn about at start.

@@ -241,6 +241,8 @@ async fn publish(
         payment_status: invoice.payment_status,
         kind: invoice.kind,
         version,
+        created_at: Some(invoice.created_at),
+        paid_at: invoice.paid_at,
     };
     outbox::append(conn, SOURCE, event_type, invoice.id, &data).await?;
     Ok(())

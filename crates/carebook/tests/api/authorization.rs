@@ -429,6 +429,19 @@ fn matrix() -> Vec<Row> {
             Some(json!({"id": "evt_1", "type": "payment_intent.succeeded"})),
             [400, 400, 400, 400, 400, 400],
         ),
+        // Analytics: clinic figures are ADMIN's alone.
+        row(
+            M::GET,
+            "/api/analytics/summary?from={day}&to={day}",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        row(
+            M::GET,
+            "/api/analytics/appointments?groupBy=doctor&from={day}&to={day}",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
         // Audit
         row(M::GET, "/api/audit", None, [401, 403, 403, 403, 403, 200]),
         row(

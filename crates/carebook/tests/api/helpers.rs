@@ -251,6 +251,11 @@ impl TestApp {
         }
     }
 
+    /// The system's event bus, to publish stored events again.
+    pub fn bus(&self) -> &platform::events::EventBus {
+        &self.running.bus
+    }
+
     /// The system's data directory (key-encryption key, SQLite files).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()

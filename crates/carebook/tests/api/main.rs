@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod analytics;
 mod appointments;
 mod at_rest;
 mod audit;

@@ -58,6 +58,7 @@ impl DoctorRow {
 impl DoctorStore {
     /// Inserts the doctor and its `DoctorCreated` event; 409 when the e-mail is taken.
     pub async fn insert(&self, details: &DoctorDetails) -> platform::Result<Doctor> {
+        let now = to_millis(Timestamp::now());
         let mut tx = self.db.begin().await?;
         let row: DoctorRow = sqlx::query_as(
             "INSERT INTO doctors (name, email, phone, speciality, gender, available, \
@@ -75,11 +76,15 @@ impl DoctorStore {
         .bind(i64::from(details.slot_minutes))
         .bind(details.timezone.as_deref())
         .bind(to_flag(details.auto_approve))
-        .bind(to_millis(Timestamp::now()))
+        .bind(now)
         .fetch_one(&mut *tx)
         .await
         .map_err(email_taken)?;
-        let changed = DoctorChanged { doctor_id: row.id };
+        let changed = DoctorChanged {
+            doctor_id: row.id,
+            speciality: Some(details.speciality.as_str().to_owned()),
+            version: now,
+        };
         outbox::append(&mut tx, SOURCE, types::DOCTOR_CREATED, row.id, &changed).await?;
         tx.commit().await?;
         Ok(row.into_doctor())
@@ -91,6 +96,7 @@ impl DoctorStore {
         id: i64,
         details: &DoctorDetails,
     ) -> platform::Result<Option<Doctor>> {
+        let now = to_millis(Timestamp::now());
         let mut tx = self.db.begin().await?;
         let row: Option<DoctorRow> = sqlx::query_as(
             "UPDATE doctors SET name = $1, email = $2, phone = $3, speciality = $4, gender = $5, \
@@ -108,7 +114,7 @@ impl DoctorStore {
         .bind(i64::from(details.slot_minutes))
         .bind(details.timezone.as_deref())
         .bind(to_flag(details.auto_approve))
-        .bind(to_millis(Timestamp::now()))
+        .bind(now)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await
@@ -116,7 +122,11 @@ impl DoctorStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let changed = DoctorChanged { doctor_id: id };
+        let changed = DoctorChanged {
+            doctor_id: id,
+            speciality: Some(details.speciality.as_str().to_owned()),
+            version: now,
+        };
         outbox::append(&mut tx, SOURCE, types::DOCTOR_UPDATED, id, &changed).await?;
         tx.commit().await?;
         Ok(Some(row.into_doctor()))

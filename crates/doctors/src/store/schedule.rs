@@ -69,7 +69,12 @@ impl DoctorStore {
             .execute(&mut *tx)
             .await?;
         }
-        let event = DoctorChanged { doctor_id };
+        // The profile is unchanged: no speciality, no profile version.
+        let event = DoctorChanged {
+            doctor_id,
+            speciality: None,
+            version: 0,
+        };
         outbox::append(&mut tx, SOURCE, types::DOCTOR_UPDATED, doctor_id, &event).await?;
         tx.commit().await?;
         Ok(Some(()))

@@ -107,7 +107,9 @@ impl EventBus {
         }
     }
 
-    pub(crate) async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()> {
+    /// Publishes a batch as the relay does; also how an operator (or a test) redelivers
+    /// stored envelopes. Consumers are idempotent, so a repeat changes nothing.
+    pub async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()> {
         match self {
             Self::Local(bus) => bus.publish(batch).await,
             Self::Amqp(bus) => bus.publish(batch).await,

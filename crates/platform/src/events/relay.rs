@@ -25,7 +25,7 @@ const BATCH: i64 = 256;
 const POLL: Duration = Duration::from_millis(20);
 /// How often a standby relay tries to take over.
 const STANDBY_POLL: Duration = Duration::from_secs(2);
-/// Published rows and inbox entries are kept this long, then deleted.
+/// Inbox entries are kept this long, then deleted.
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 /// `pg_try_advisory_lock` key of the relay (each service has its own database).
@@ -151,16 +151,37 @@ impl Leadership {
     }
 }
 
-/// Deletes published outbox rows and inbox entries past their retention.
+/// Deletes inbox entries past their retention, and published outbox rows only when
+/// `CAREBOOK_OUTBOX_RETENTION_DAYS` says so: by default every published event stays, as the
+/// history `carebook analytics-rebuild` replays.
 async fn housekeeping(db: &Db) -> anyhow::Result<()> {
-    let cutoff = to_millis(jiff::Timestamp::now()) - RETENTION.as_millis() as i64;
-    sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
-        .bind(cutoff)
-        .execute(db.pool())
-        .await?;
+    let now = to_millis(jiff::Timestamp::now());
+    if let Some(days) = outbox_retention_days()? {
+        let cutoff = now - i64::from(days) * 24 * 3600 * 1000;
+        sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
+            .bind(cutoff)
+            .execute(db.pool())
+            .await?;
+    }
+    let cutoff = now - RETENTION.as_millis() as i64;
     sqlx::query("DELETE FROM inbox WHERE handled_at < $1")
         .bind(cutoff)
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// `CAREBOOK_OUTBOX_RETENTION_DAYS`: how long published events are kept; unset keeps them.
+fn outbox_retention_days() -> anyhow::Result<Option<u32>> {
+    crate::config::var("CAREBOOK_OUTBOX_RETENTION_DAYS")
+        .map(|raw| {
+            raw.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|days| *days > 0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("CAREBOOK_OUTBOX_RETENTION_DAYS must be a number of days")
+                })
+        })
+        .transpose()
 }
