@@ -301,11 +301,13 @@ async fn app(
 }
 
 /// Runs one service (or the gateway) configured from the environment until `shutdown`, for
-/// `carebook serve`.
+/// `carebook serve`. It listens on `listen` only once it is built (migrations run, keys
+/// loaded): a caller connecting earlier is refused and tries another instance, rather than
+/// waiting in the accept queue of one that cannot answer yet.
 pub async fn serve_one(
     service: Service,
     data_dir: PathBuf,
-    listener: TcpListener,
+    listen: &str,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let plan = ShutdownPlan::from_env()?;
@@ -318,6 +320,7 @@ pub async fn serve_one(
             let config = gateway::GatewayConfig::from_env(crate::openapi())?;
             let tls = config.tls.clone();
             let router = gateway::router(config);
+            let listener = bind(service, listen).await?;
             gateway::serve(listener, router, tls, shutdown, plan).await?;
             return Ok(());
         }
@@ -343,10 +346,19 @@ pub async fn serve_one(
             records::app(records::Config::from_env(&data_dir)?, &bus, &background).await?
         }
     };
+    let listener = bind(service, listen).await?;
     platform::server::serve_with_plan(listener, app, shutdown, plan).await?;
     background.cancel();
     tracing::info!(%service, "stopped");
     Ok(())
+}
+
+async fn bind(service: Service, listen: &str) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%service, address = %listener.local_addr()?, "serving");
+    Ok(listener)
 }
 
 /// Brings every service's database schema up to date, for `carebook migrate`.

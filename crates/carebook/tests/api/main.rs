@@ -14,6 +14,7 @@ mod concurrency;
 mod doctors;
 mod events;
 mod fixtures;
+mod fleet;
 mod gateway;
 mod limits;
 mod patients;
