@@ -69,11 +69,8 @@ async fn serve(name: &str) -> anyhow::Result<()> {
     init_logging(LogFormat::from_env(LogFormat::Json));
     let service = Service::parse(name).with_context(|| format!("unknown service {name}"))?;
     let listen = platform::config::var("CAREBOOK_LISTEN").context("CAREBOOK_LISTEN is unset")?;
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
     let data_dir: PathBuf = platform::config::data_dir();
-    system::serve_one(service, data_dir, listener, shutdown_signal()).await
+    system::serve_one(service, data_dir, &listen, shutdown_signal()).await
 }
 
 /// The same server loop as every service (`platform::server::serve`: hyper through axum),

@@ -158,11 +158,7 @@ async fn serve(name: &str, data_dir: PathBuf) -> anyhow::Result<()> {
     })?;
     let listen = platform::config::var("CAREBOOK_LISTEN")
         .unwrap_or_else(|| format!("0.0.0.0:{}", service.default_port()));
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(%service, address = %listener.local_addr()?, "serving");
-    system::serve_one(service, data_dir, listener, shutdown_signal()).await
+    system::serve_one(service, data_dir, &listen, shutdown_signal()).await
 }
 
 /// Demo credentials go to standard output for whoever started the demo; never to the logs.

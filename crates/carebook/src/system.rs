@@ -9,7 +9,7 @@ use anyhow::Context;
 use axum::Router;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::events::EventBus;
-use platform::server::StartGate;
+use platform::server::{ShutdownPlan, StartGate};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -198,7 +198,10 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         let listener = listeners.remove(&service).context("listener bound above")?;
         let stop = shutdown.clone().cancelled_owned();
         match service {
-            Service::Gateway => tasks.spawn(gateway::serve(listener, app, tls.clone(), stop)),
+            Service::Gateway => {
+                let plan = ShutdownPlan::IMMEDIATE;
+                tasks.spawn(gateway::serve(listener, app, tls.clone(), stop, plan))
+            }
             _ => tasks.spawn(platform::server::serve(listener, app, stop)),
         };
     }
@@ -306,7 +309,7 @@ async fn app(
             if let records::keys::KeySource::File(path) = &c.keys {
                 let master = match c.master_key.clone() {
                     Some(key) => key,
-                    None => identity::MasterKey::load_or_create(dir)?,
+                    None => platform::master_key::MasterKey::load_or_create(dir)?,
                 };
                 records::key_file::ensure_key_file(path, &master)?;
                 c.master_key = Some(master);
@@ -325,57 +328,69 @@ async fn app(
 }
 
 /// Runs one service (or the gateway) configured from the environment until `shutdown`, for
-/// `carebook serve`.
+/// `carebook serve`. It listens on `listen` only once it is built (migrations run, keys
+/// loaded): a caller connecting earlier is refused and tries another instance, rather than
+/// waiting in the accept queue of one that cannot answer yet.
 pub async fn serve_one(
     service: Service,
     data_dir: PathBuf,
-    listener: TcpListener,
+    listen: &str,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let stop = CancellationToken::new();
-    let stopping = stop.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopping.cancel();
-    });
+    let plan = ShutdownPlan::from_env()?;
+    // Background work (event consumers, the relay, workers) stops once the server has
+    // drained and finished its requests: until then the instance does all it did.
+    let background = CancellationToken::new();
     let bus = EventBus::from_env(contracts::events::TOPOLOGY);
     let app = match service {
         Service::Gateway => {
             let config = gateway::GatewayConfig::from_env(crate::openapi())?;
             let tls = config.tls.clone();
             let router = gateway::router(config);
-            gateway::serve(listener, router, tls, stop.cancelled_owned()).await?;
+            let listener = bind(service, listen).await?;
+            gateway::serve(listener, router, tls, shutdown, plan).await?;
             return Ok(());
         }
         Service::Patients => {
-            patients::app(patients::Config::from_env(&data_dir)?, &bus, &stop).await?
+            patients::app(patients::Config::from_env(&data_dir)?, &bus, &background).await?
         }
         Service::Doctors => {
-            doctors::app(doctors::Config::from_env(&data_dir)?, &bus, &stop).await?
+            doctors::app(doctors::Config::from_env(&data_dir)?, &bus, &background).await?
         }
         Service::Appointments => {
             let config = appointments::Config::from_env(&data_dir)?;
-            appointments::app(config, &bus, &stop).await?
+            appointments::app(config, &bus, &background).await?
         }
         Service::Identity => {
-            identity::app(identity::Config::from_env(&data_dir)?, &bus, &stop).await?
+            identity::app(identity::Config::from_env(&data_dir)?, &bus, &background).await?
         }
         Service::Notifications => {
             let config = notifications::Config::from_env(&data_dir)?;
-            notifications::app(config, &bus, &stop).await?
+            notifications::app(config, &bus, &background).await?
         }
         Service::Billing => {
-            billing::app(billing::Config::from_env(&data_dir)?, &bus, &stop).await?
+            billing::app(billing::Config::from_env(&data_dir)?, &bus, &background).await?
         }
         Service::Records => {
-            records::app(records::Config::from_env(&data_dir)?, &bus, &stop).await?
+            records::app(records::Config::from_env(&data_dir)?, &bus, &background).await?
         }
         Service::Analytics => {
-            analytics::app(analytics::Config::from_env(&data_dir)?, &bus, &stop).await?
+            analytics::app(analytics::Config::from_env(&data_dir)?, &bus, &background).await?
         }
     };
-    platform::server::serve(listener, app, stop.cancelled_owned()).await?;
+    let listener = bind(service, listen).await?;
+    platform::server::serve_with_plan(listener, app, shutdown, plan).await?;
+    background.cancel();
+    tracing::info!(%service, "stopped");
     Ok(())
+}
+
+async fn bind(service: Service, listen: &str) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%service, address = %listener.local_addr()?, "serving");
+    Ok(listener)
 }
 
 /// Brings every service's database schema up to date, for `carebook migrate`.

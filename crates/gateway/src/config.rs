@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use axum::http::{HeaderValue, Uri};
-use platform::config::{Service, parse_var, var};
+use platform::config::{Service, parse_var, var, without_dns_prefix};
 use platform::server::StartGate;
 
 use crate::limit::{RateLimits, RedisSettings};
 use crate::tls::TlsConfig;
+use crate::upstream::Balancing;
 
 /// The gateway's settings; `from_env` reads them, tests build them with `new` and adjust.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct GatewayConfig {
     pub max_upload_bytes: usize,
     /// How long to wait for an upstream answer (504 problem after it). Default 10 s.
     pub upstream_timeout: Duration,
+    /// Health checks, re-resolution and the retry budget.
+    pub balancing: Balancing,
     /// The merged OpenAPI document of every service, served at /api/openapi.json.
     pub openapi: utoipa::openapi::OpenApi,
     /// Requests per minute per client IP, per user, and per IP on the credential endpoints.
@@ -55,6 +58,7 @@ impl GatewayConfig {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_upload_bytes: Self::DEFAULT_MAX_UPLOAD_BYTES,
             upstream_timeout: Self::DEFAULT_UPSTREAM_TIMEOUT,
+            balancing: Balancing::default(),
             openapi,
             rate_limits: RateLimits::default(),
             redis: None,
@@ -65,7 +69,8 @@ impl GatewayConfig {
     }
 
     /// `CAREBOOK_<SERVICE>_URL` for every backend, `CAREBOOK_MAX_BODY_BYTES`,
-    /// `CAREBOOK_UPSTREAM_TIMEOUT_SECS`, the rate limits (`CAREBOOK_RATE_LIMIT_PER_MINUTE`,
+    /// `CAREBOOK_UPSTREAM_TIMEOUT_SECS`, the balancing (`CAREBOOK_HEALTH_CHECK_INTERVAL_MS`,
+    /// `CAREBOOK_DNS_REFRESH_SECS`, `CAREBOOK_RETRY_BUDGET_PERCENT`), the rate limits (`CAREBOOK_RATE_LIMIT_PER_MINUTE`,
     /// `CAREBOOK_LOGIN_RATE_LIMIT_PER_MINUTE`, `CAREBOOK_REDIS_URL`, `CAREBOOK_REDIS_PREFIX`),
     /// `CAREBOOK_CORS_ORIGINS` and `CAREBOOK_TLS_CERT`/`CAREBOOK_TLS_KEY`; a malformed value
     /// stops the start-up.
@@ -95,6 +100,7 @@ impl GatewayConfig {
             max_body_bytes,
             max_upload_bytes: (upload_mb + 1) * 1024 * 1024,
             upstream_timeout,
+            balancing: balancing_from_env()?,
             openapi,
             rate_limits: rate_limits_from_env()?,
             redis: redis_from_env()?,
@@ -125,12 +131,38 @@ impl fmt::Debug for GatewayConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("upstream_timeout", &self.upstream_timeout)
+            .field("balancing", &self.balancing)
             .field("rate_limits", &self.rate_limits)
             .field("redis", &self.redis)
             .field("cors_origins", &self.cors_origins)
             .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
+}
+
+fn balancing_from_env() -> anyhow::Result<Balancing> {
+    let defaults = Balancing::default();
+    let interval = parse_var::<u64>("CAREBOOK_HEALTH_CHECK_INTERVAL_MS")?;
+    ensure!(
+        interval.is_none_or(|ms| ms >= 10),
+        "CAREBOOK_HEALTH_CHECK_INTERVAL_MS must be at least 10"
+    );
+    let refresh = parse_var::<u64>("CAREBOOK_DNS_REFRESH_SECS")?;
+    ensure!(
+        refresh.is_none_or(|secs| secs >= 1),
+        "CAREBOOK_DNS_REFRESH_SECS must be at least 1"
+    );
+    let percent = parse_var::<u32>("CAREBOOK_RETRY_BUDGET_PERCENT")?;
+    ensure!(
+        percent.is_none_or(|p| p <= 100),
+        "CAREBOOK_RETRY_BUDGET_PERCENT must be 0 to 100"
+    );
+    Ok(Balancing {
+        health_check_interval: interval
+            .map_or(defaults.health_check_interval, Duration::from_millis),
+        dns_refresh: refresh.map_or(defaults.dns_refresh, Duration::from_secs),
+        retry_budget_percent: percent.unwrap_or(defaults.retry_budget_percent),
+    })
 }
 
 fn rate_limits_from_env() -> anyhow::Result<RateLimits> {
@@ -175,11 +207,12 @@ fn tls_from_env() -> anyhow::Result<Option<TlsConfig>> {
 }
 
 /// Backends are reached over plain HTTP: TLS ends at the edge (the gateway or a proxy before it).
+/// `dns+http://name:port` stands for every address of `name`.
 fn check_urls(service: Service, urls: &[String]) -> anyhow::Result<()> {
     let key = format!("CAREBOOK_{}_URL", service.name().to_uppercase());
     ensure!(!urls.is_empty(), "{key} lists no instance");
     for url in urls {
-        let uri: Uri = url
+        let uri: Uri = without_dns_prefix(url)
             .parse()
             .with_context(|| format!("{key}: {url} is not a URL"))?;
         ensure!(
@@ -203,6 +236,7 @@ mod tests {
     fn accepts_http_urls_with_or_without_a_path() {
         assert!(check("http://127.0.0.1:8081").is_ok());
         assert!(check("http://patients.carebook.svc:8081/base").is_ok());
+        assert!(check("dns+http://appointments-headless:8083").is_ok());
     }
 
     #[test]
@@ -213,6 +247,8 @@ mod tests {
             "http://",
             "not a url",
             "http://p?x=1",
+            "dns+https://p:1",
+            "dns:http://p:1",
         ] {
             let err = check(bad).expect_err(bad);
             assert!(

@@ -41,9 +41,10 @@ async fn check(client: &HttpClient, upstreams: &[Arc<Upstream>]) -> Result<(), S
 }
 
 /// Probes every instance at once and stops at the first that answers.
-async fn any_live(client: &HttpClient, upstream: &Upstream) -> bool {
-    let mut probes: FuturesUnordered<_> = upstream
-        .instances()
+async fn any_live(client: &HttpClient, upstream: &Arc<Upstream>) -> bool {
+    upstream.start().await;
+    let instances = upstream.instances();
+    let mut probes: FuturesUnordered<_> = instances
         .iter()
         .map(|instance| is_live(client, instance))
         .collect();

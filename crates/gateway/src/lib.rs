@@ -4,6 +4,7 @@
 //! Its only state is the rate limits' buckets (in memory, or shared in Redis).
 
 mod audit;
+mod budget;
 mod client;
 mod config;
 mod cors;
@@ -24,12 +25,13 @@ use axum::Router;
 use axum::middleware;
 use platform::auth::Authenticator;
 use platform::config::Service;
-use platform::server::service_app;
+use platform::server::{ShutdownPlan, service_app};
 use tokio::net::TcpListener;
 
 pub use config::GatewayConfig;
 pub use limit::{RateLimiter, RateLimits, RedisSettings};
 pub use tls::{TlsConfig, serve_tls};
+pub use upstream::Balancing;
 
 use crate::proxy::{Backend, Proxy};
 use crate::upstream::Upstream;
@@ -67,7 +69,11 @@ pub fn router(config: GatewayConfig) -> Router {
     });
     let upstreams: Vec<Arc<Upstream>> = ROUTES
         .iter()
-        .map(|&(_, service)| Arc::new(Upstream::new(service, config.instances(service))))
+        .map(|&(_, service)| {
+            let instances = config.instances(service);
+            let upstream = Upstream::new(service, instances, config.balancing, client.clone());
+            Arc::new(upstream)
+        })
         .collect();
     let api = ROUTES.iter().zip(&upstreams).fold(
         docs::routes(config.openapi),
@@ -103,16 +109,19 @@ pub fn router(config: GatewayConfig) -> Router {
     cors::allow(app, &config.cors_origins)
 }
 
-/// Serves `app` until `shutdown` completes: over TLS when `tls` is given, plain HTTP otherwise.
+/// Serves `app` until `shutdown` completes, then shuts down by `plan` (readiness fails first
+/// while requests are still served, then in-flight requests finish): over TLS when `tls` is
+/// given, plain HTTP otherwise.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<TlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    plan: ShutdownPlan,
 ) -> std::io::Result<()> {
     match tls {
-        Some(tls) => serve_tls(listener, app, tls, shutdown).await,
-        None => platform::server::serve(listener, app, shutdown).await,
+        Some(tls) => serve_tls(listener, app, tls, shutdown, plan).await,
+        None => platform::server::serve_with_plan(listener, app, shutdown, plan).await,
     }
 }
 

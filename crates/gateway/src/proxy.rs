@@ -9,19 +9,20 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, Version};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
 use axum::response::Response;
 use axum::routing::any;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
+use platform::client::IDEMPOTENCY_KEY;
 use platform::server::REQUEST_ID;
 
 use crate::client::{HttpClient, ProxyBody};
 use crate::error::ProxyError;
 use crate::headers::{add_forwarded, strip_hop_by_hop};
 use crate::tls::ViaTls;
-use crate::upstream::{Instance, Upstream};
+use crate::upstream::{Instance, Outcome, Upstream};
 
 /// What every forwarded request shares.
 pub(crate) struct Proxy {
@@ -50,22 +51,35 @@ pub(crate) fn routes(prefix: &str, backend: Backend) -> Router {
 }
 
 async fn forward(State(backend): State<Backend>, request: Request) -> Result<Response, ProxyError> {
-    if let Some(limit) = backend.streamed {
+    if let Some(limit) = backend.streamed
+        && has_body(request.headers())
+    {
         return crate::stream::forward(&backend, request, limit).await;
     }
     let Backend {
         proxy, upstream, ..
     } = backend;
+    upstream.start().await;
     let (parts, body) = request.into_parts();
+    let replayable = is_replayable(&parts.method, parts.uri.path(), &parts.headers);
     let body = read_body(&parts.headers, body, proxy.max_body_bytes).await?;
     let outgoing = Outgoing::new(parts, Some(body.len()));
-    let response = tokio::time::timeout(proxy.timeout, proxy.send(&upstream, &outgoing, body))
+    let sending = proxy.send(&upstream, &outgoing, body, replayable);
+    let response = tokio::time::timeout(proxy.timeout, sending)
         .await
         .map_err(|_| {
             tracing::warn!(service = %upstream.service(), "upstream timed out");
             ProxyError::Timeout(upstream.service())
         })??;
     Ok(into_client_response(response, outgoing.request_id()))
+}
+
+/// Whether the client sends a body (an upload to stream) rather than none (a read).
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0")
 }
 
 /// A buffered body as the client's body type.
@@ -158,38 +172,87 @@ impl Outgoing {
 }
 
 impl Proxy {
-    /// Sends to the instances in turn until one accepts the connection. Another instance is
-    /// tried only when nothing was sent: after that the first may have acted on the request.
+    /// Sends to one instance after another until one answers. Another instance is tried
+    /// after a refused connection (nothing was sent), and, when the request may be replayed
+    /// (`replayable`), after a broken exchange or a 502/503/504, within the retry budget.
     async fn send(
         &self,
         upstream: &Upstream,
         outgoing: &Outgoing,
         body: Bytes,
+        replayable: bool,
     ) -> Result<hyper::Response<Incoming>, ProxyError> {
         let service = upstream.service();
-        for instance in upstream.attempt_order(Instant::now()) {
+        upstream.budget.deposit();
+        let mut tried: Vec<Arc<Instance>> = Vec::new();
+        let mut failure = ProxyError::Unavailable(service);
+        // A failing answer is kept: if no other instance does better, it goes to the client.
+        let mut failed_answer = None;
+        while let Some(instance) = upstream.pick(&tried, Instant::now()) {
+            tried.push(instance.clone());
             let base = instance.base();
-            let Some(request) = outgoing.to(instance, buffered(body.clone())) else {
+            let Some(request) = outgoing.to(&instance, buffered(body.clone())) else {
                 tracing::error!(%service, instance = base, "instance URL does not form a URL");
-                instance.mark_down(Instant::now());
+                instance.record(Outcome::Unreachable, Instant::now());
                 continue;
             };
-            match self.client.request(request).await {
+            let in_flight = instance.begin();
+            let answer = self.client.request(request).await;
+            drop(in_flight);
+            let may_retry = || replayable && upstream.budget.withdraw();
+            match answer {
+                Ok(response) if is_failing(response.status()) => {
+                    instance.record(Outcome::Failed, Instant::now());
+                    if !may_retry() {
+                        return Ok(response);
+                    }
+                    tracing::info!(%service, instance = base, status = response.status().as_u16(), "retrying on another instance");
+                    failed_answer = Some(response);
+                }
                 Ok(response) => {
-                    instance.mark_up();
+                    instance.record(Outcome::Answered, Instant::now());
                     return Ok(response);
                 }
                 Err(err) if err.is_connect() => {
                     tracing::warn!(%service, instance = base, error = ?err, "could not connect to upstream");
-                    instance.mark_down(Instant::now());
+                    instance.record(Outcome::Unreachable, Instant::now());
                 }
                 Err(err) => {
                     tracing::warn!(%service, instance = base, error = ?err, "upstream failed");
-                    return Err(ProxyError::BadGateway(service));
+                    instance.record(Outcome::Failed, Instant::now());
+                    if !may_retry() {
+                        return Err(ProxyError::BadGateway(service));
+                    }
+                    failure = ProxyError::BadGateway(service);
                 }
             }
         }
-        Err(ProxyError::Unavailable(service))
+        failed_answer.ok_or(failure)
+    }
+}
+
+/// Answers that say the instance (or its own dependencies) failed rather than the request.
+fn is_failing(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
+/// POSTs whose service keeps the first answer per `Idempotency-Key` (bookings): sent again
+/// with the same key, they replay it instead of acting twice.
+const KEYED_POSTS: [&str; 2] = ["/api/appointments", "/api/patients/appointments"];
+
+/// Whether sending the request twice does what sending it once does: the idempotent methods,
+/// and a POST that carries an `Idempotency-Key` to a path that honours it.
+pub(crate) fn is_replayable(method: &Method, path: &str, headers: &HeaderMap) -> bool {
+    match *method {
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS => true,
+        Method::POST => {
+            headers.contains_key(IDEMPOTENCY_KEY)
+                && KEYED_POSTS.contains(&path.trim_end_matches('/'))
+        }
+        _ => false,
     }
 }
 
@@ -263,7 +326,12 @@ mod tests {
             .expect("a valid request");
         let (parts, ()) = request.into_parts();
         let outgoing = Outgoing::new(parts, Some(3));
-        let upstream = Upstream::new(Service::Patients, vec!["http://p:1".to_owned()]);
+        let upstream = Upstream::new(
+            Service::Patients,
+            vec!["http://p:1".to_owned()],
+            crate::upstream::Balancing::default(),
+            crate::client::build(Duration::from_secs(1)),
+        );
         let sent = outgoing
             .to(
                 &upstream.instances()[0],

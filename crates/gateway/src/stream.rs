@@ -12,6 +12,7 @@ use http_body_util::{BodyExt, Limited};
 
 use crate::error::ProxyError;
 use crate::proxy::{Backend, Outgoing, into_client_response};
+use crate::upstream::Outcome;
 
 /// An upload may take longer than a plain call before its answer starts.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
@@ -31,32 +32,35 @@ pub(crate) async fn forward(
         return Err(ProxyError::TooLarge { limit });
     }
     let outgoing = Outgoing::new(parts, None);
-    let service = backend.upstream.service();
-    let instance = backend
-        .upstream
-        .attempt_order(Instant::now())
-        .into_iter()
-        .next()
+    let upstream = &backend.upstream;
+    upstream.start().await;
+    upstream.budget.deposit();
+    let service = upstream.service();
+    let instance = upstream
+        .pick(&[], Instant::now())
         .ok_or(ProxyError::Unavailable(service))?;
     let body = Limited::new(body, limit).boxed_unsync();
     let request = outgoing
-        .to(instance, body)
+        .to(&instance, body)
         .ok_or(ProxyError::Unavailable(service))?;
     let timeout = backend.proxy.timeout.max(UPLOAD_TIMEOUT);
-    let response = match tokio::time::timeout(timeout, backend.proxy.client.request(request)).await
-    {
+    let in_flight = instance.begin();
+    let answer = tokio::time::timeout(timeout, backend.proxy.client.request(request)).await;
+    drop(in_flight);
+    let response = match answer {
         Err(_) => return Err(ProxyError::Timeout(service)),
         Ok(Ok(response)) => {
-            instance.mark_up();
+            instance.record(Outcome::Answered, Instant::now());
             response
         }
         Ok(Err(err)) if err.is_connect() => {
             tracing::warn!(%service, instance = instance.base(), error = ?err, "could not connect to upstream");
-            instance.mark_down(Instant::now());
+            instance.record(Outcome::Unreachable, Instant::now());
             return Err(ProxyError::Unavailable(service));
         }
         Ok(Err(err)) => {
             tracing::warn!(%service, instance = instance.base(), error = ?err, "upstream failed");
+            instance.record(Outcome::Failed, Instant::now());
             return Err(ProxyError::BadGateway(service));
         }
     };

@@ -16,6 +16,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use platform::server::{Draining, ShutdownPlan, drain, finish_in_flight};
 use platform::wire::Guarded;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
@@ -80,21 +81,29 @@ impl std::fmt::Debug for TlsConfig {
     }
 }
 
-/// Serves `app` over TLS until `shutdown` completes, then stops accepting and lets the open
-/// connections finish their requests in flight. Handlers see the peer as
+/// Serves `app` over TLS until `shutdown` completes, then drains by `plan`
+/// (`platform::server::serve_with_plan`), stops accepting and lets the open connections finish
+/// their requests in flight. Handlers see the peer as
 /// `ConnectInfo<SocketAddr>`, and connections are guarded, as with `platform::server::serve`.
 pub async fn serve_tls(
     listener: TcpListener,
     app: Router,
     tls: TlsConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    plan: ShutdownPlan,
 ) -> std::io::Result<()> {
+    let draining = Draining::new();
+    let app = draining.wrap(app);
+    let stop = async move {
+        shutdown.await;
+        drain(&draining, plan).await;
+    };
     let acceptor = TlsAcceptor::from(tls.server);
     let mut http = auto::Builder::new(TokioExecutor::new());
     // Bounds how long a client may take to send its request head (slow-loris).
     http.http1().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
+    tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -106,7 +115,7 @@ pub async fn serve_tls(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut stop => break,
         };
         let connection = Connection {
             acceptor: acceptor.clone(),
@@ -117,7 +126,7 @@ pub async fn serve_tls(
         tokio::spawn(connection.serve(stream, graceful.watcher()));
     }
     drop(listener);
-    graceful.shutdown().await;
+    finish_in_flight(graceful, plan.grace).await;
     Ok(())
 }
 

@@ -80,7 +80,9 @@ impl Service {
         }))
     }
 
-    /// `CAREBOOK_<SERVICE>_URL` (comma-separated instances), else its default local port.
+    /// `CAREBOOK_<SERVICE>_URL` (comma-separated instances), else its default local port. An
+    /// entry may be `dns+http://name:port`: every address the name resolves to is an instance,
+    /// and the name is resolved again and again (see [`DNS_PREFIX`]).
     pub fn urls(self) -> Vec<String> {
         match var(&self.env_key("URL")) {
             Some(list) => list
@@ -97,6 +99,16 @@ impl fmt::Display for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Marks an instance URL whose host name stands for every address it resolves to (a headless
+/// Kubernetes Service): the gateway re-resolves it periodically and balances over the addresses;
+/// services calling each other resolve it at each new connection, trying every address.
+pub const DNS_PREFIX: &str = "dns+";
+
+/// The URL to connect to: `url` without the [`DNS_PREFIX`].
+pub fn without_dns_prefix(url: &str) -> &str {
+    url.strip_prefix(DNS_PREFIX).unwrap_or(url)
 }
 
 /// A database URL; its `Debug` hides credentials so configs can be logged.
@@ -243,6 +255,11 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_RETENTION_INVOICES_YEARS",
     "CAREBOOK_RETENTION_RECORDS_YEARS",
     "CAREBOOK_OUTBOX_RETENTION_DAYS",
+    "CAREBOOK_SHUTDOWN_DRAIN_MS",
+    "CAREBOOK_SHUTDOWN_GRACE_SECS",
+    "CAREBOOK_HEALTH_CHECK_INTERVAL_MS",
+    "CAREBOOK_DNS_REFRESH_SECS",
+    "CAREBOOK_RETRY_BUDGET_PERCENT",
 ];
 
 /// Names of `CAREBOOK_*` variables that nothing reads, to warn about at start.

@@ -33,7 +33,9 @@ use crate::events::EventBus;
 use crate::wire::Guarded;
 use crate::{request_id, security, telemetry};
 
+mod drain;
 mod start_gate;
+pub use drain::{Draining, ShutdownPlan, drain};
 pub use start_gate::StartGate;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -132,9 +134,27 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_plan(listener, app, shutdown, ShutdownPlan::IMMEDIATE).await
+}
+
+/// [`serve`], shutting down by `plan` (see [`drain`](self::drain())): once `shutdown`
+/// completes, readiness fails while requests are still served for the drain period; then the
+/// listener closes and the requests in flight get the grace period to finish.
+pub async fn serve_with_plan(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    plan: ShutdownPlan,
+) -> std::io::Result<()> {
+    let draining = Draining::new();
+    let app = draining.wrap(app);
     let http = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
+    let stop = async move {
+        shutdown.await;
+        drain(&draining, plan).await;
+    };
+    tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -146,7 +166,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut stop => break,
         };
         let app = app.clone().map_request(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
@@ -164,8 +184,22 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    finish_in_flight(graceful, plan.grace).await;
     Ok(())
+}
+
+/// Lets the open connections finish the requests they are serving (idle ones close at once),
+/// for at most `grace`.
+pub async fn finish_in_flight(graceful: GracefulShutdown, grace: std::time::Duration) {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "requests still in flight after the grace period; stopping anyway"
+        );
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -17,6 +17,7 @@ mod data_rights;
 mod doctors;
 mod events;
 mod fixtures;
+mod fleet;
 mod gateway;
 mod health_command;
 mod limits;

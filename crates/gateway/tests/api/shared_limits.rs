@@ -175,7 +175,8 @@ async fn gateway_process() {
     let stdin_closed = async {
         let _ = tokio::io::stdin().read_to_end(&mut Vec::new()).await;
     };
-    gateway::serve(listener, gateway::router(config), tls, stdin_closed)
+    let plan = platform::server::ShutdownPlan::IMMEDIATE;
+    gateway::serve(listener, gateway::router(config), tls, stdin_closed, plan)
         .await
         .unwrap();
 }

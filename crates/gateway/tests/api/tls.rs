@@ -48,9 +48,11 @@ async fn serves_the_api_over_tls_and_stops_gracefully() {
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let app = gateway::router(config(every_service(&[&upstream])));
-    let server = tokio::spawn(gateway::serve(listener, app, Some(tls), async {
+    let stopping = async {
         let _ = stopped.await;
-    }));
+    };
+    let plan = platform::server::ShutdownPlan::IMMEDIATE;
+    let server = tokio::spawn(gateway::serve(listener, app, Some(tls), stopping, plan));
     let base = format!("https://localhost:{}", address.port());
     let https = client(&certificate, address);
 

@@ -45,7 +45,10 @@ impl TokenVerifier {
         Self {
             jwks_urls: identity_urls
                 .iter()
-                .map(|url| format!("{url}/.well-known/jwks.json"))
+                .map(|url| {
+                    let url = crate::config::without_dns_prefix(url);
+                    format!("{url}/.well-known/jwks.json")
+                })
                 .collect(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(3))

@@ -1,5 +1,6 @@
-//! The HTTP client services use to ask each other questions: round-robin over instances,
-//! per-call timeout, bounded jittered retries for idempotent calls, and a circuit breaker so a
+//! The HTTP client services use to ask each other questions: round-robin over instances (an
+//! instance that refuses the connection is passed over for the next, whatever the method:
+//! nothing was sent), per-call timeout, bounded jittered retries for idempotent calls, and a circuit breaker so a
 //! dead dependency fails fast with 503 instead of tying up every request.
 
 mod breaker;
@@ -46,7 +47,10 @@ impl ServiceClient {
             .build()?;
         Ok(Self {
             service,
-            bases: bases.into(),
+            bases: bases
+                .iter()
+                .map(|base| crate::config::without_dns_prefix(base).to_owned())
+                .collect(),
             next: Arc::default(),
             http,
             breaker: Arc::new(CircuitBreaker::new(5, Duration::from_secs(5))),
@@ -121,19 +125,29 @@ impl ServiceClient {
         if !self.breaker.allows() {
             return Err(Failure::BreakerOpen);
         }
-        let base = &self.bases[self.next.fetch_add(1, Ordering::Relaxed) % self.bases.len()];
-        let mut request = forwarded.apply(self.http.request(method, format!("{base}{path}")));
-        if let Some(body) = body {
-            request = request.json(body);
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut outcome = Err(Failure::Transient("no instance".to_owned()));
+        for offset in 0..self.bases.len() {
+            let base = &self.bases[(first + offset) % self.bases.len()];
+            let mut request =
+                forwarded.apply(self.http.request(method.clone(), format!("{base}{path}")));
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            outcome = match request.send().await {
+                Ok(response) if is_transient(response.status()) => Err(Failure::Transient(
+                    format!("answered {}", response.status()),
+                )),
+                Ok(response) => Ok(response),
+                // Refused or unreachable: the request never left, another instance may take it.
+                Err(err) if err.is_connect() => {
+                    outcome = Err(Failure::Transient(describe(&err)));
+                    continue;
+                }
+                Err(err) => Err(Failure::Transient(describe(&err))),
+            };
+            break;
         }
-        let outcome = match request.send().await {
-            Ok(response) if is_transient(response.status()) => Err(Failure::Transient(format!(
-                "answered {}",
-                response.status()
-            ))),
-            Ok(response) => Ok(response),
-            Err(err) => Err(Failure::Transient(describe(&err))),
-        };
         self.breaker.record(outcome.is_ok());
         outcome
     }
