@@ -5,6 +5,7 @@ mod claims;
 mod middleware;
 mod principal;
 mod service_tokens;
+mod verified;
 mod verifier;
 
 pub use claims::{AUDIENCE, Claims, ISSUER, Role};
