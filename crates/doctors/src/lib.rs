@@ -71,16 +71,17 @@ impl AppState {
 
     /// The doctor's working week: the stored schedule, else the default one.
     async fn calendar_of(&self, doctor: &Doctor) -> platform::Result<WorkingCalendar> {
-        let hours = self
-            .store
-            .working_hours(doctor.id)
-            .await?
-            .unwrap_or_else(WeeklyHours::standard);
-        Ok(WorkingCalendar::new(
+        let hours = self.store.working_hours(doctor.id).await?;
+        Ok(self.calendar_with(doctor, hours))
+    }
+
+    /// The doctor's working week from hours already read (`None`: the default one).
+    fn calendar_with(&self, doctor: &Doctor, hours: Option<WeeklyHours>) -> WorkingCalendar {
+        WorkingCalendar::new(
             self.zone_of(doctor),
-            hours,
+            hours.unwrap_or_else(WeeklyHours::standard),
             doctor.slot_minutes,
-        ))
+        )
     }
 }
 

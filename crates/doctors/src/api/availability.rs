@@ -7,6 +7,7 @@ use platform::docs::{BadQuery, NotFound};
 use super::doctor_not_found;
 use crate::AppState;
 use crate::domain::availability::{VisitRequest, assess};
+use crate::store::DoctorCalendar;
 
 /// Whether a doctor can be booked from `start` for `durationMinutes` (default: the doctor's
 /// slot length): within one block of working hours, not on time off, taking bookings at all.
@@ -21,17 +22,20 @@ pub async fn get(
     Query(query): Query<AvailabilityQuery>,
 ) -> Result<axum::Json<Availability>> {
     let visit = VisitRequest::parse(&query, &state.clinic.timezone)?;
-    let doctor = state
+    // One read for the doctor, their hours and their time off: the booking path's question.
+    let DoctorCalendar {
+        doctor,
+        hours,
+        time_off,
+    } = state
         .store
-        .find(id)
+        .calendar(id, visit.widest())
         .await?
         .ok_or_else(|| doctor_not_found(id))?;
     let interval = visit.interval(doctor.slot_minutes);
-    let calendar = state.calendar_of(&doctor).await?;
-    let time_off = state.store.time_off_during(id, interval).await?;
     Ok(axum::Json(assess(
         &doctor,
-        &calendar,
+        &state.calendar_with(&doctor, hours),
         interval,
         &time_off,
         state.clinic.max_visit_minutes,

@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use platform::time::parse_instant;
 use platform::validation::Violations;
-use platform::values::{VisitMinutes, offered_lengths};
+use platform::values::{MAX_SLOT_MINUTES, VisitMinutes, offered_lengths};
 
 use crate::domain::slots::{WorkingCalendar, overlaps};
 
@@ -28,6 +28,12 @@ impl VisitRequest {
             start,
             duration_minutes,
         }))
+    }
+
+    /// The longest the visit can be before the doctor's slot length is known: the asked
+    /// length, else the longest slot a doctor may have.
+    pub fn widest(&self) -> Slot {
+        self.interval(MAX_SLOT_MINUTES)
     }
 
     /// `[start, start + duration)`, the doctor's slot length when no duration was asked for.

@@ -25,7 +25,7 @@ pub struct DoctorQuery<'a> {
 }
 
 #[derive(sqlx::FromRow)]
-struct DoctorRow {
+pub(super) struct DoctorRow {
     id: i64,
     name: String,
     email: String,
@@ -39,7 +39,7 @@ struct DoctorRow {
 }
 
 impl DoctorRow {
-    fn into_doctor(self) -> Doctor {
+    pub(super) fn into_doctor(self) -> Doctor {
         Doctor {
             id: self.id,
             name: self.name,

@@ -1,12 +1,14 @@
 //! The doctor service's tables. Queries are portable SQL run on SQLite and PostgreSQL:
 //! instants as epoch milliseconds, booleans as 0/1.
 
+mod availability;
 mod doctors;
 mod schedule;
 mod time_off;
 
 use platform::db::Db;
 
+pub use availability::DoctorCalendar;
 pub use doctors::DoctorQuery;
 
 const SOURCE: &str = "doctors";

@@ -82,7 +82,7 @@ impl DoctorStore {
 }
 
 /// A stored block; rows this service did not write are skipped rather than trusted.
-fn block_from_row((weekday, start, end): (i64, i64, i64)) -> Option<WorkingBlock> {
+pub(super) fn block_from_row((weekday, start, end): (i64, i64, i64)) -> Option<WorkingBlock> {
     let day = Weekday::from_monday_one_offset(i8::try_from(weekday).ok()?).ok()?;
     let (start, end) = (
         ClockTime::from_minutes(start)?,

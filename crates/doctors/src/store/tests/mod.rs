@@ -16,6 +16,9 @@ use platform::testing::TestDatabase;
 
 use crate::MIGRATIONS;
 
+mod calendar;
+use calendar::a_calendar_holds_the_doctor_hours_and_overlapping_time_off;
+
 /// Runs each named `async fn(&DoctorStore, &Db)` once per backend.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -47,6 +50,7 @@ on_both_backends!(
     lists_filter_by_speciality_availability_and_search_term,
     schedules_are_replaced_whole,
     time_off_is_kept_per_doctor_and_found_by_overlap,
+    a_calendar_holds_the_doctor_hours_and_overlapping_time_off,
 );
 
 fn details(name: &str, email: &str, speciality: &str, available: bool) -> DoctorDetails {
