@@ -35,6 +35,8 @@ pub struct Migrations {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite: the one connection write transactions queue for ([`Db::begin`]).
+    writer: Option<AnyPool>,
     backend: Backend,
 }
 
@@ -64,38 +66,30 @@ impl Db {
                 .with_context(|| format!("cannot create {}", file.display()))?;
         }
         let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
-        let pool_options = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => postgres_pool_size()?,
-            });
-        let pool_options = match backend {
-            Backend::Sqlite => pool_options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the single writer; the busy timeout makes
-                    // concurrent writers queue instead of failing. `secure_delete` overwrites
-                    // deleted and replaced content with zeros, so an erased patient's data does
-                    // not linger in free pages.
-                    for pragma in [
-                        "PRAGMA secure_delete = ON",
-                        "PRAGMA journal_mode = WAL",
-                        "PRAGMA synchronous = NORMAL",
-                        "PRAGMA busy_timeout = 15000",
-                        "PRAGMA foreign_keys = ON",
-                    ] {
-                        conn.execute(pragma).await?;
-                    }
-                    Ok(())
-                })
-            }),
-            Backend::Postgres => pool_options,
+        let pool = match backend {
+            Backend::Sqlite => sqlite_pool(8),
+            Backend::Postgres => pool_options(postgres_pool_size()?),
+        }
+        .connect_with(options.clone())
+        .await
+        .context("cannot connect to the database")?;
+        // SQLite has one writer at a time, and a writer kept waiting by its lock polls with
+        // sleeps of up to 100 ms: write transactions instead take turns, in order, on one
+        // connection of their own. A second in-memory database would be another database.
+        let writer = match backend {
+            Backend::Sqlite if sqlite_file(&url).is_some() => Some(
+                sqlite_pool(1)
+                    .connect_with(options)
+                    .await
+                    .context("cannot connect to the database")?,
+            ),
+            _ => None,
         };
-        let pool = pool_options
-            .connect_with(options)
-            .await
-            .context("cannot connect to the database")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// Runs the platform's tables (outbox) and then the service's own migrations.
@@ -125,11 +119,15 @@ impl Db {
         self.backend
     }
 
-    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so
-    /// concurrent writers wait their turn instead of failing when upgrading a read lock.
+    /// A write transaction. On SQLite it waits its turn for the writer connection (first come,
+    /// first served) and takes the write lock up front (`BEGIN IMMEDIATE`), so concurrent
+    /// writers neither fail when upgrading a read lock nor sleep in SQLite's busy handler.
     pub async fn begin(&self) -> sqlx::Result<Transaction<'static, Any>> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => {
+                let pool = self.writer.as_ref().unwrap_or(&self.pool);
+                pool.begin_with("BEGIN IMMEDIATE").await
+            }
             Backend::Postgres => self.pool.begin().await,
         }
     }
@@ -178,8 +176,37 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
+}
+
+fn pool_options(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(max_connections)
+}
+
+fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
+    pool_options(max_connections).after_connect(|conn, _| {
+        Box::pin(async move {
+            // WAL lets readers run beside the single writer; the busy timeout makes concurrent
+            // writers queue instead of failing. `secure_delete` overwrites deleted and replaced
+            // content with zeros, so an erased patient's data does not linger in free pages.
+            for pragma in [
+                "PRAGMA secure_delete = ON",
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = NORMAL",
+                "PRAGMA busy_timeout = 15000",
+                "PRAGMA foreign_keys = ON",
+            ] {
+                conn.execute(pragma).await?;
+            }
+            Ok(())
+        })
+    })
 }
 
 /// The file a `sqlite:` URL names; `None` for an in-memory database.
