@@ -301,6 +301,33 @@ async fn busy_intervals_cover_only_active_appointments(app: &TestApp) {
     assert!(kept > 0);
 }
 
+/// Availability is read fresh for every booking: a change of hours holds for the very next one.
+async fn a_change_of_hours_applies_to_the_next_booking(app: &TestApp) {
+    let doctor = app.create_doctor(1).await;
+    let (first, second) = (app.create_patient(1).await, app.create_patient(2).await);
+    let hours = |start: &str, end: &str| json!({"slotMinutes": 30, "weekly": [{"day": "MONDAY", "start": start, "end": end}]});
+    let schedule = format!("/api/doctors/{doctor}/schedule");
+    app.book(first, doctor, &monday_at("08:00"))
+        .await
+        .expect(409);
+    app.put(&schedule, &hours("07:00", "12:00"))
+        .await
+        .expect(200);
+    app.book(first, doctor, &monday_at("08:00"))
+        .await
+        .expect(201);
+
+    app.put(&schedule, &hours("13:00", "17:00"))
+        .await
+        .expect(200);
+    app.book(second, doctor, &monday_at("10:00"))
+        .await
+        .expect(409);
+    app.book(second, doctor, &monday_at("13:00"))
+        .await
+        .expect(201);
+}
+
 on_both_backends!(
     books_approves_and_cancels_with_events,
     enforces_the_status_lifecycle,
@@ -310,4 +337,5 @@ on_both_backends!(
     lists_with_filters,
     idempotency_key_replays_the_first_answer,
     busy_intervals_cover_only_active_appointments,
+    a_change_of_hours_applies_to_the_next_booking,
 );
