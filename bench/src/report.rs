@@ -37,6 +37,11 @@ pub struct Book {
     /// The same SQL, straight to the same databases, with the same concurrency.
     pub ceiling_rps: f64,
     pub ratio: f64,
+    /// A booking's rows alone (insert, outbox event, audit row: one transaction) straight to
+    /// the appointment database, with the same concurrency.
+    pub raw_tx_ceiling_rps: f64,
+    /// `rps` as a share of `raw_tx_ceiling_rps`.
+    pub raw_tx_ratio: f64,
     /// Open loop at half of `rps`.
     pub p50_ms: f64,
     pub p99_ms: f64,

@@ -43,6 +43,12 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
         ));
         rows.push(against(
             "book",
+            format!("req/s vs. raw transaction, {c} in flight"),
+            b.rps,
+            b.raw_tx_ceiling_rps,
+        ));
+        rows.push(against(
+            "book",
             "p50 ms, max mode",
             b.max_mode_p50_ms,
             b.ceiling_p50_ms,

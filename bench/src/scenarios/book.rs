@@ -4,12 +4,13 @@
 //! overlap-safe insert with its outbox event, and the audit trail.
 //!
 //! Ceiling: the same SQL statements and transaction, run by this program through sqlx against
-//! the same databases with the same number in flight (`book_ceiling`).
+//! the same databases with the same number in flight (`book_ceiling`); and, for scale, the
+//! raw transaction ceiling of the appointment database (`raw_tx_ceiling`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Ctx, book_ceiling};
+use super::{Ctx, book_ceiling, raw_tx_ceiling};
 use crate::load::{self, OpFuture, Stats};
 use crate::report::{Book, ratio, round};
 
@@ -19,6 +20,9 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<Book> {
     // server's connection limit if the services had already opened theirs.
     let ceiling = book_ceiling::run(ctx).await?;
     ceiling.check("book ceiling")?;
+    ctx.settle().await;
+    let raw_tx = raw_tx_ceiling::run(ctx).await?;
+    raw_tx.check("raw transaction ceiling")?;
     ctx.settle().await;
     let token = Arc::new(ctx.admin_token().await?);
     let max = load::max_throughput(
@@ -41,7 +45,12 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<Book> {
     .await?;
     fixed.check("book at half the max rate")?;
     ctx.settle().await;
-    Ok(report(&max, &ceiling, &fixed, ctx.budget.concurrency))
+    Ok(report(
+        &max,
+        (&ceiling, &raw_tx),
+        &fixed,
+        ctx.budget.concurrency,
+    ))
 }
 
 /// One booking of the next free slot through the gateway; anything but 201 is an error.
@@ -64,11 +73,18 @@ pub fn book_op(
     }
 }
 
-fn report(max: &Stats, ceiling: &Stats, fixed: &Stats, concurrency: usize) -> Book {
+fn report(
+    max: &Stats,
+    (ceiling, raw_tx): (&Stats, &Stats),
+    fixed: &Stats,
+    concurrency: usize,
+) -> Book {
     Book {
         rps: round(max.rps()),
         ceiling_rps: round(ceiling.rps()),
         ratio: ratio(max.rps(), ceiling.rps()),
+        raw_tx_ceiling_rps: round(raw_tx.rps()),
+        raw_tx_ratio: ratio(max.rps(), raw_tx.rps()),
         p50_ms: round(fixed.p50()),
         p99_ms: round(fixed.p99()),
         fixed_rate_rps: round(fixed.rps()),

@@ -4,12 +4,13 @@
 //! What is left out is everything that is not the database: HTTP, JSON, tokens, the gateway
 //! and the calls between services. The statements mirror (and must follow) these stores:
 //!
-//! - patients: `PatientStore::find` and the audit row of that read. The appointment service
-//!   asks only about patients it has not seen in the last 30 s, and so does this ceiling.
-//! - doctors: `DoctorStore::find`, `working_hours` (two queries on one connection) and
-//!   `time_off_during`, concurrently with the patient check as the appointment service does.
-//! - appointments: `AppointmentStore::insert_if_free` (insert and outbox event in one write
-//!   transaction, `BEGIN IMMEDIATE` on SQLite), then the audit row of the booking.
+//! - patients: `PatientStore::exists` (no personal data, not audited). The appointment
+//!   service asks only about patients it has not seen in the last 30 s, and so does this.
+//! - doctors: `DoctorStore::calendar` (doctor, working hours and time off in one statement),
+//!   concurrently with the patient check as the appointment service does.
+//! - appointments: `AppointmentStore::insert_if_free`: one write transaction (`BEGIN
+//!   IMMEDIATE` on SQLite) holding the per-patient advisory lock (PostgreSQL), the count of the
+//!   patient's active appointments, the insert, its outbox event and its audit row.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,8 @@ use anyhow::Context;
 use contracts::appointments::AppointmentStatus;
 use contracts::events::types;
 use jiff::Timestamp;
-use platform::db::Db;
+use platform::db::{Backend, Db};
+use sqlx::AnyConnection;
 
 use super::Ctx;
 use crate::calendar::{Booking, SLOT_MS};
@@ -28,7 +30,9 @@ use crate::seed::Databases;
 /// The admin's user id (the first account of a fresh identity database), the audit actor.
 const ACTOR_ID: i64 = 1;
 
-type Doctor = (
+/// A row of `DoctorStore::calendar`: the doctor's columns, `has_schedule`, then one of the
+/// doctor's hours or periods of time off.
+type CalendarRow = (
     i64,
     String,
     String,
@@ -39,16 +43,11 @@ type Doctor = (
     i64,
     Option<String>,
     i64,
-);
-type Patient = (
     i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
 );
 /// The columns `insert_if_free` returns.
 type Inserted = (
@@ -96,7 +95,7 @@ async fn book_directly(
         .insert(booking.patient_id);
     let patient = async {
         if unseen {
-            read_patient(&dbs.patients, booking.patient_id, &request_id).await
+            patient_exists(&dbs.patients, booking.patient_id).await
         } else {
             Ok(())
         }
@@ -107,65 +106,69 @@ async fn book_directly(
     insert(&dbs.appointments, &booking, &request_id).await
 }
 
-async fn read_patient(db: &Db, id: i64, request_id: &str) -> anyhow::Result<()> {
-    let patient: Option<Patient> = sqlx::query_as(
-        "SELECT id, name, email, phone, dob, address, medical_history, registration_date \
-         FROM patients WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    patient.context("no such patient")?;
-    audit(
-        db,
-        "patients",
-        Some(id),
-        ("READ", &format!("patient/{id}")),
-        ("GET /api/patients/{id}", request_id),
-    )
-    .await
+async fn patient_exists(db: &Db, id: i64) -> anyhow::Result<()> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM patients WHERE id = $1 AND erased_at IS NULL")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+    row.context("no such patient")?;
+    Ok(())
 }
 
 async fn availability(db: &Db, booking: &Booking) -> anyhow::Result<()> {
-    let id = booking.doctor_id;
-    let doctor: Option<Doctor> = sqlx::query_as(
-        "SELECT id, name, email, phone, speciality, gender, available, slot_minutes, \
-         timezone, auto_approve FROM doctors WHERE id = $1",
+    let rows: Vec<CalendarRow> = sqlx::query_as(
+        "SELECT d.id, d.name, d.email, d.phone, d.speciality, d.gender, d.available, \
+           d.slot_minutes, d.timezone, d.auto_approve, d.has_schedule, \
+           x.kind, x.a, x.b, x.c \
+         FROM doctors d LEFT JOIN ( \
+           SELECT CAST(1 AS BIGINT) AS kind, weekday AS a, start_minute AS b, \
+             end_minute AS c \
+           FROM doctor_working_hours WHERE doctor_id = $1 \
+           UNION ALL \
+           SELECT CAST(2 AS BIGINT), CAST(0 AS BIGINT), starts_at, ends_at \
+           FROM doctor_time_off WHERE doctor_id = $1 AND starts_at < $2 AND ends_at > $3 \
+         ) x ON 1 = 1 \
+         WHERE d.id = $1",
     )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    doctor.context("no such doctor")?;
-    let mut conn = db.pool().acquire().await?;
-    let flag: Option<(i64,)> = sqlx::query_as("SELECT has_schedule FROM doctors WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if flag.is_some_and(|(flag,)| flag != 0) {
-        let _hours: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT weekday, start_minute, end_minute FROM doctor_working_hours \
-             WHERE doctor_id = $1 ORDER BY weekday, start_minute",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-    }
-    drop(conn);
-    let _time_off: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT starts_at, ends_at FROM doctor_time_off \
-         WHERE doctor_id = $1 AND starts_at < $2 AND ends_at > $3 ORDER BY starts_at",
-    )
-    .bind(id)
+    .bind(booking.doctor_id)
     .bind(booking.start_ms + SLOT_MS)
     .bind(booking.start_ms)
     .fetch_all(db.pool())
     .await?;
+    anyhow::ensure!(!rows.is_empty(), "no such doctor");
     Ok(())
 }
 
 async fn insert(db: &Db, booking: &Booking, request_id: &str) -> anyhow::Result<()> {
-    let now = Timestamp::now().as_millisecond();
     let mut tx = db.begin().await?;
+    if db.backend() == Backend::Postgres {
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+            .bind(booking.patient_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let (_active,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM appointments \
+         WHERE patient_id = $1 AND status IN ('REQUESTED', 'APPROVED') AND start_at > $2",
+    )
+    .bind(booking.patient_id)
+    .bind(Timestamp::now().as_millisecond())
+    .fetch_one(&mut *tx)
+    .await?;
+    write_rows(&mut tx, booking, request_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The rows of one booking inside its transaction: the appointment, its `AppointmentRequested`
+/// event and its audit row (`AuditLog::record_in`).
+pub(super) async fn write_rows(
+    conn: &mut AnyConnection,
+    booking: &Booking,
+    request_id: &str,
+) -> anyhow::Result<()> {
+    let now = Timestamp::now().as_millisecond();
     let row: Inserted = sqlx::query_as(
         "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, description, \
          service_type, status, created_at, updated_at) \
@@ -182,7 +185,7 @@ async fn insert(db: &Db, booking: &Booking, request_id: &str) -> anyhow::Result<
     .bind(None::<String>)
     .bind(AppointmentStatus::Requested.as_str())
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     let id = row.0;
     // `AppointmentChanged::of` the new row, field for field.
@@ -196,43 +199,23 @@ async fn insert(db: &Db, booking: &Booking, request_id: &str) -> anyhow::Result<
         "version": row.12,
     });
     let source = platform::config::Service::Appointments.name();
-    platform::outbox::append(&mut tx, source, types::APPOINTMENT_REQUESTED, id, &changed).await?;
-    tx.commit().await?;
-    let resource = format!("appointment/{id}");
-    audit(
-        db,
-        source,
-        Some(booking.patient_id),
-        ("CREATE", &resource),
-        ("POST /api/appointments", request_id),
-    )
-    .await
-}
-
-/// `AuditLog::record`'s statement.
-async fn audit(
-    db: &Db,
-    service: &str,
-    patient_id: Option<i64>,
-    (action, resource): (&str, &str),
-    (endpoint, request_id): (&str, &str),
-) -> anyhow::Result<()> {
+    platform::outbox::append(conn, source, types::APPOINTMENT_REQUESTED, id, &changed).await?;
     sqlx::query(
         "INSERT INTO audit_log (at, service, actor_id, actor_role, patient_id, action, \
          resource, outcome, endpoint, request_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(Timestamp::now().as_millisecond())
-    .bind(service)
+    .bind(source)
     .bind(ACTOR_ID)
     .bind("ADMIN")
-    .bind(patient_id)
-    .bind(action)
-    .bind(resource)
+    .bind(booking.patient_id)
+    .bind("CREATE")
+    .bind(format!("appointment/{id}"))
     .bind("SUCCESS")
-    .bind(endpoint)
+    .bind("POST /api/appointments")
     .bind(request_id)
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(())
 }

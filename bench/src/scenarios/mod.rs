@@ -8,6 +8,7 @@ mod drain;
 mod event_delay;
 mod footprint;
 mod gateway;
+mod raw_tx_ceiling;
 mod read;
 mod records;
 mod scale;
