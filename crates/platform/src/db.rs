@@ -344,4 +344,42 @@ mod tests {
         }
         db.close().await;
     }
+
+    /// Write transactions that read and then write take turns: none fails on the lock, none
+    /// loses another's update.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_write_transactions_queue_for_the_writer() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("service.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("a database");
+        sqlx::raw_sql("CREATE TABLE counter (n BIGINT NOT NULL); INSERT INTO counter VALUES (0)")
+            .execute(db.pool())
+            .await
+            .expect("a counter");
+        let writers = (0..24).map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin().await?;
+                let (n,): (i64,) = sqlx::query_as("SELECT n FROM counter")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE counter SET n = $1")
+                    .bind(n + 1)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            })
+        });
+        for writer in futures::future::join_all(writers).await {
+            writer.expect("a writer task").expect("a committed write");
+        }
+        let (n,): (i64,) = sqlx::query_as("SELECT n FROM counter")
+            .fetch_one(db.pool())
+            .await
+            .expect("the count");
+        assert_eq!(n, 24);
+        db.close().await;
+    }
 }
