@@ -43,7 +43,7 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
         ));
         rows.push(against(
             "book",
-            format!("req/s vs. raw transaction, {c} in flight"),
+            format!("req/s vs. raw tx, {c} in flight"),
             b.rps,
             b.raw_tx_ceiling_rps,
         ));
