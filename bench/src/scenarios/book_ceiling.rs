@@ -9,8 +9,9 @@
 //! - doctors: `DoctorStore::calendar` (doctor, working hours and time off in one statement),
 //!   concurrently with the patient check as the appointment service does.
 //! - appointments: `AppointmentStore::insert_if_free`: one write transaction (`BEGIN
-//!   IMMEDIATE` on SQLite) holding the per-patient advisory lock (PostgreSQL), the count of the
-//!   patient's active appointments, the insert, its outbox event and its audit row.
+//!   IMMEDIATE` on SQLite; on PostgreSQL the per-patient advisory lock in the same round trip
+//!   as `BEGIN`), the count of the patient's active appointments, the insert, its outbox event
+//!   and its audit row.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ use anyhow::Context;
 use contracts::appointments::AppointmentStatus;
 use contracts::events::types;
 use jiff::Timestamp;
-use platform::db::{Backend, Db};
+use platform::db::Db;
 use sqlx::AnyConnection;
 
 use super::Ctx;
@@ -141,13 +142,7 @@ async fn availability(db: &Db, booking: &Booking) -> anyhow::Result<()> {
 }
 
 async fn insert(db: &Db, booking: &Booking, request_id: &str) -> anyhow::Result<()> {
-    let mut tx = db.begin().await?;
-    if db.backend() == Backend::Postgres {
-        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
-            .bind(booking.patient_id)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let mut tx = db.begin_serialised(booking.patient_id).await?;
     let (_active,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM appointments \
          WHERE patient_id = $1 AND status IN ('REQUESTED', 'APPROVED') AND start_at > $2",

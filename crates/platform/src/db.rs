@@ -132,6 +132,20 @@ impl Db {
         }
     }
 
+    /// A write transaction serialised with every other one under `key` (e.g. a patient id):
+    /// on PostgreSQL a transaction-scoped advisory lock taken in the same round trip as
+    /// `BEGIN`; SQLite's write transactions take turns anyway ([`Self::begin`]).
+    pub async fn begin_serialised(&self, key: i64) -> sqlx::Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => self.begin().await,
+            Backend::Postgres => {
+                // An integer formatted in: nothing a caller can inject.
+                let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({key})");
+                self.pool.begin_with(AssertSqlSafe(sql)).await
+            }
+        }
+    }
+
     /// After an erasure: SQLite copies the write-ahead log into the database and truncates it,
     /// so earlier page images holding erased values leave the `-wal` file too (the database's
     /// own pages were overwritten under `secure_delete`). Readers in the middle of a
@@ -380,6 +394,40 @@ mod tests {
             .await
             .expect("the count");
         assert_eq!(n, 24);
+        db.close().await;
+    }
+
+    /// The lock is held from `BEGIN` to the end of the transaction, and only for its key.
+    #[tokio::test]
+    async fn a_serialised_postgres_transaction_holds_its_key_until_it_ends() {
+        let url = crate::testing::postgres_admin_url();
+        let db = Db::connect(&url).await.expect("PostgreSQL for this test");
+        let key = i64::from(rand::random::<u32>()) + 1_000_000_000;
+        let free = |key: i64| {
+            let db = db.clone();
+            async move {
+                let mut other = db.begin().await.expect("a transaction");
+                let (free,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+                    .bind(key)
+                    .fetch_one(&mut *other)
+                    .await
+                    .expect("a try");
+                free
+            }
+        };
+        let mut tx = db
+            .begin_serialised(key)
+            .await
+            .expect("a locked transaction");
+        let (one,): (i64,) = sqlx::query_as("SELECT CAST(1 AS BIGINT)")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("usable after the lock");
+        assert_eq!(one, 1);
+        assert!(!free(key).await, "held by the open transaction");
+        assert!(free(key + 1).await, "other keys are free");
+        tx.commit().await.expect("a commit");
+        assert!(free(key).await, "released at commit");
         db.close().await;
     }
 }

@@ -3,7 +3,7 @@ use contracts::events::{AppointmentChanged, types};
 use jiff::Timestamp;
 use platform::ApiError;
 use platform::audit::{Action, AuditContext};
-use platform::db::{Backend, violated_constraint};
+use platform::db::violated_constraint;
 use platform::outbox;
 use platform::time::to_millis;
 use sqlx::{AnyConnection, AssertSqlSafe};
@@ -55,15 +55,9 @@ impl AppointmentStore {
     ) -> platform::Result<Appointment> {
         let patient_id = booking.may.patient_id();
         let now = Timestamp::now();
-        let mut tx = self.db.begin().await?;
         // Counting and inserting must not interleave with the patient's other bookings:
-        // PostgreSQL serialises them per patient here; SQLite has one writer (BEGIN IMMEDIATE).
-        if self.db.backend() == Backend::Postgres {
-            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
-                .bind(patient_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        // PostgreSQL serialises them per patient; SQLite has one writer (BEGIN IMMEDIATE).
+        let mut tx = self.db.begin_serialised(patient_id).await?;
         let active = count_active_future(&mut tx, patient_id, now).await?;
         let mut overridden = booking.overridden.clone();
         let limit = active_limit_breach(active, booking.max_active);
