@@ -36,11 +36,30 @@ pub struct Migrations {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    url: DatabaseUrl,
+}
+
+/// The URL a [`Db`] was opened with, for connections outside its pool (the outbox relay's
+/// `LISTEN`). It may carry a password, so it never shows in `Debug` output.
+#[derive(Clone)]
+struct DatabaseUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(..)")
+    }
 }
 
 impl Db {
     /// Connects to `sqlite://…` (creating the file) or `postgres://…`.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with_pool_size(url, None).await
+    }
+
+    /// Like [`Db::connect`], with a pool of at most `size` connections instead of the default
+    /// (`CAREBOOK_DB_MAX_CONNECTIONS` on PostgreSQL): for a background task that should not
+    /// compete with requests for the service's pool.
+    pub async fn connect_with_pool_size(url: &str, size: Option<u32>) -> anyhow::Result<Self> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
 
@@ -64,11 +83,13 @@ impl Db {
                 .with_context(|| format!("cannot create {}", file.display()))?;
         }
         let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
+        let database_url = DatabaseUrl(url.as_str().into());
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => postgres_pool_size()?,
+            .max_connections(match (backend, size) {
+                (_, Some(size)) => size.max(1),
+                (Backend::Sqlite, None) => 8,
+                (Backend::Postgres, None) => postgres_pool_size()?,
             });
         let pool_options = match backend {
             Backend::Sqlite => pool_options.after_connect(|conn, _| {
@@ -95,7 +116,11 @@ impl Db {
             .connect_with(options)
             .await
             .context("cannot connect to the database")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: database_url,
+        })
     }
 
     /// Runs the platform's tables (outbox) and then the service's own migrations.
@@ -123,6 +148,10 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url.0
     }
 
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so
