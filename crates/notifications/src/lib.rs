@@ -49,8 +49,8 @@ use crate::channels::{Channels, Mailer, SmsSender};
 use crate::store::NotificationStore;
 use crate::templates::Templates;
 
-/// Connections of the delivery worker's own pool.
-const WORKER_POOL: u32 = 2;
+/// Connections of the delivery worker's own pool: it claims and records one pass at a time.
+const WORKER_POOL: u32 = 1;
 
 pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &sqlx::migrate!("./migrations/sqlite"),

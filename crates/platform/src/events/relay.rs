@@ -80,7 +80,7 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let mut leader = Leadership::default();
-    let mut wakeups = Wakeups::start(&db, source, &shutdown);
+    let mut wakeups = Wakeups::new(&db, source, &shutdown);
     let mut failures = 0;
     let mut housekept = Instant::now();
     loop {

@@ -54,21 +54,28 @@ fn subscribe(source: &str) -> watch::Receiver<u64> {
 /// A relay's wake-ups: commits to its outbox since it last looked.
 pub(crate) struct Wakeups {
     commits: watch::Receiver<u64>,
+    /// PostgreSQL: where to listen, until the listener is started (by the first wait, so that a
+    /// standby relay, which never waits for commits, holds no extra connection).
+    listen: Option<(Arc<str>, watch::Sender<u64>, CancellationToken)>,
 }
 
 impl Wakeups {
-    /// Subscribes to `source`'s appends on SQLite; on PostgreSQL starts listening on a
+    /// Subscribes to `source`'s appends on SQLite; on PostgreSQL prepares to listen on a
     /// connection of its own (reconnecting after failures) until `shutdown`.
-    pub(crate) fn start(db: &Db, source: &str, shutdown: &CancellationToken) -> Self {
-        let commits = match db.backend() {
-            Backend::Sqlite => subscribe(source),
+    pub(crate) fn new(db: &Db, source: &str, shutdown: &CancellationToken) -> Self {
+        match db.backend() {
+            Backend::Sqlite => Self {
+                commits: subscribe(source),
+                listen: None,
+            },
             Backend::Postgres => {
                 let (woken, commits) = watch::channel(0);
-                tokio::spawn(listen(db.url().into(), woken, shutdown.clone()));
-                commits
+                Self {
+                    commits,
+                    listen: Some((db.url().into(), woken, shutdown.clone())),
+                }
             }
-        };
-        Self { commits }
+        }
     }
 
     /// Called before each pass: every wake-up so far is then seen by that pass. On SQLite, a
@@ -83,6 +90,9 @@ impl Wakeups {
 
     /// Until a commit wrote to the outbox since the last [`Wakeups::settle`], or `poll`.
     pub(crate) async fn wait(&mut self, poll: Duration) {
+        if let Some((url, woken, shutdown)) = self.listen.take() {
+            tokio::spawn(listen(url, woken, shutdown));
+        }
         let _ = tokio::time::timeout(poll, async {
             if self.commits.changed().await.is_err() {
                 // The listener stopped (shutting down): only the poll is left.
