@@ -72,6 +72,7 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
     let backlog = if ctx.budget.quick { 1000 } else { 4000 };
     eprintln!("  timing the consumer on a backlog of {backlog} events");
     let backlog = drain_rate(&ctx.system, backlog, limit).await?;
+    eprintln!("  the consumer handled {:.0} events/s", backlog.rate);
     // Its notifications are delivered before measuring.
     drain(&ctx.system, limit).await?;
     ctx.settle().await;
