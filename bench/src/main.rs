@@ -41,7 +41,7 @@ enum Command {
     Read(Options),
     /// The same request direct to the service and through the gateway.
     Gateway(Options),
-    /// Approval to stored notification, at half the max booking rate.
+    /// Approval to stored notification, at 80% of the max booking rate; the consumer's drain rate.
     EventDelay(Options),
     /// Approval to its invoice visible in the billing service.
     Billing(Options),

@@ -112,16 +112,22 @@ pub struct EventDelay {
     pub missed: u64,
     /// Probes whose booking, approval or polling failed.
     pub failed: u64,
-    /// Bookings per second in the background (half the max booking rate) and probes per second.
+    /// The max booking rate the load is a share of.
+    pub max_booking_rate: f64,
+    /// Bookings per second in the background and probes per second: together 80% of the
+    /// max booking rate.
     pub booking_rate: f64,
     pub probe_rate: f64,
     /// Events of earlier scenarios the consumer had not handled yet, waited for before
-    /// measuring; what was left when the wait gave up; how fast it handled them.
+    /// measuring; what was left when the wait gave up.
     pub backlog_at_start: i64,
     /// Notifications due but undelivered then (also waited for).
     pub undelivered_at_start: i64,
     pub backlog_left: i64,
+    /// The consumer's drain rate: events handled per second from a backlog of
+    /// `consumer_backlog` events written at once (0 if it did not finish in time).
     pub consumer_events_per_s: f64,
+    pub consumer_backlog: usize,
 }
 
 #[derive(Debug, Serialize)]

@@ -168,7 +168,7 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
         ));
         rows.push(row(
             "event-delay",
-            "consumer events/s draining it",
+            format!("consumer events/s (backlog of {})", e.consumer_backlog),
             e.consumer_events_per_s,
         ));
     }
@@ -328,6 +328,13 @@ pub fn targets(summary: &Summary) -> Vec<Target> {
         }
         if let (Some(e), "distributed") = (&r.event_delay, mode) {
             check("event delay p99 ms", e.p99_ms, "<= 50", e.p99_ms <= 50.0);
+            let drain = ratio(e.consumer_events_per_s, e.max_booking_rate);
+            check(
+                "consumer events/s / max booking rate",
+                drain,
+                ">= 3",
+                drain >= 3.0,
+            );
         }
         if let Some(s) = &r.scale
             && let (Some((n, p99)), Some(first)) = (

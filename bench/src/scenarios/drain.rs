@@ -21,8 +21,6 @@ pub struct Drained {
     pub due: i64,
     /// Events and due notifications left when it stopped (0 unless it gave up).
     pub left: i64,
-    /// Events handled per second while there was a backlog (the consumer's capacity).
-    pub rate: f64,
 }
 
 struct Databases {
@@ -84,29 +82,16 @@ pub async fn drain(system: &System, limit: Duration) -> anyhow::Result<Drained> 
     let dbs = Databases::open(system).await?;
     let began = Instant::now();
     let result = async {
-        let (produced, first_handled) = dbs.counts().await?;
-        let backlog = (produced - first_handled).max(0);
+        let (produced, handled) = dbs.counts().await?;
+        let backlog = (produced - handled).max(0);
         let due = dbs.due().await?;
-        let mut handled = first_handled;
         let mut left = backlog + due;
         while left > 0 && began.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(250)).await;
-            let (produced, now_handled) = dbs.counts().await?;
-            handled = now_handled;
+            let (produced, handled) = dbs.counts().await?;
             left = (produced - handled).max(0) + dbs.due().await?;
         }
-        let seconds = began.elapsed().as_secs_f64().max(1e-3);
-        let rate = if backlog > 0 {
-            (handled - first_handled) as f64 / seconds
-        } else {
-            0.0
-        };
-        anyhow::Ok(Drained {
-            backlog,
-            due,
-            left,
-            rate,
-        })
+        anyhow::Ok(Drained { backlog, due, left })
     }
     .await;
     dbs.close().await;

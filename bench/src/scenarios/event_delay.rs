@@ -1,5 +1,5 @@
 //! event-delay: how long after a doctor's approval the patient's notification is stored, while
-//! bookings arrive steadily at half the max booking rate. Each probe books a slot, notes how
+//! bookings arrive steadily at 80% of the max booking rate. Each probe books a slot, notes how
 //! many notifications its patient has, approves (as the admin, through the gateway), and polls
 //! `GET /api/notifications?recipientId=…&recipientType=PATIENT` until a new one appears (every
 //! 5 ms, backing off to 100 ms). The
@@ -7,6 +7,9 @@
 //! the approval was sent; the same machine's clock on both ends. The approval's path: the
 //! doctor service, the appointment service's transaction and outbox, the relay, the event bus
 //! (in-process or RabbitMQ), the notification service's consumer.
+//!
+//! Before that, the consumer's drain rate: how fast it handles a pre-loaded backlog
+//! ([`super::backlog`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +20,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::Ctx;
+use super::backlog::drain_rate;
 use super::book::{book_op, measure_max_rate};
 use super::drain::drain;
 use crate::calendar::Booking;
@@ -26,6 +30,8 @@ use crate::report::{EventDelay, round};
 
 /// Approvals per second; each one also books.
 const PROBE_RATE: f64 = 20.0;
+/// Bookings and probes together arrive at this share of the max booking rate.
+const LOAD: f64 = 0.8;
 /// Polling backs off: probes that wait long must not flood the notification service (a first
 /// version polled every 5 ms throughout and, once delays grew, its own ~1,000 polls a second
 /// overloaded the service it measured). The delay itself comes from `createdAt`, not from when
@@ -63,8 +69,14 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
     };
     eprintln!("  waiting for the notification consumer to catch up");
     let drained = drain(&ctx.system, limit).await?;
+    let backlog = if ctx.budget.quick { 1000 } else { 4000 };
+    eprintln!("  timing the consumer on a backlog of {backlog} events");
+    let backlog = drain_rate(&ctx.system, backlog, limit).await?;
+    eprintln!("  the consumer handled {:.0} events/s", backlog.rate);
+    // Its notifications are delivered before measuring.
+    drain(&ctx.system, limit).await?;
     ctx.settle().await;
-    let booking_rate = (max / 2.0 - PROBE_RATE).max(1.0);
+    let booking_rate = (max * LOAD - PROBE_RATE).max(1.0);
     let duration = if ctx.budget.quick {
         Duration::from_secs(5)
     } else {
@@ -108,12 +120,14 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
         samples: delays.stored.len(),
         missed: delays.missed,
         failed: probes.errors,
+        max_booking_rate: round(max),
         booking_rate: round(booking_rate + PROBE_RATE),
         probe_rate: PROBE_RATE,
         backlog_at_start: drained.backlog,
         undelivered_at_start: drained.due,
         backlog_left: drained.left,
-        consumer_events_per_s: round(drained.rate),
+        consumer_events_per_s: round(backlog.rate),
+        consumer_backlog: backlog.events,
     })
 }
 

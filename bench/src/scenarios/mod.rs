@@ -1,6 +1,7 @@
 //! The scenarios, and running the chosen ones against one system under test.
 
 mod analytics;
+mod backlog;
 mod billing;
 mod book;
 mod book_ceiling;

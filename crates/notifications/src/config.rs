@@ -130,6 +130,17 @@ fn sms_from_env() -> anyhow::Result<Option<SmsConfig>> {
     }))
 }
 
+/// `CAREBOOK_NOTIFICATION_LEASE_SECS`: how long the delivery worker holds a notification it
+/// claimed; a crashed worker's notifications are sent by another after it (default 60 s).
+/// Read apart from [`Config`], whose fields tests spell out.
+pub fn delivery_lease() -> anyhow::Result<Duration> {
+    match parse_var::<u64>("CAREBOOK_NOTIFICATION_LEASE_SECS")? {
+        Some(secs) if secs >= 3 => Ok(Duration::from_secs(secs)),
+        Some(_) => anyhow::bail!("CAREBOOK_NOTIFICATION_LEASE_SECS must be at least 3 seconds"),
+        None => Ok(crate::worker::DEFAULT_LEASE),
+    }
+}
+
 /// `"24,2"` or `"0.5"`: hours before the start, each more than 0 and at most 30 days; as
 /// distinct minutes, largest first.
 pub fn parse_reminder_hours(raw: &str) -> Result<Vec<u32>, String> {

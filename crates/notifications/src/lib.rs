@@ -49,6 +49,9 @@ use crate::channels::{Channels, Mailer, SmsSender};
 use crate::store::NotificationStore;
 use crate::templates::Templates;
 
+/// Connections of the delivery worker's own pool: it claims and records one pass at a time.
+const WORKER_POOL: u32 = 1;
+
 pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &sqlx::migrate!("./migrations/sqlite"),
     postgres: &sqlx::migrate!("./migrations/postgres"),
@@ -81,11 +84,18 @@ impl NotificationService {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
         let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
-        Self::with_db(config, db)
+        // The delivery worker's bookkeeping does not queue behind requests and the consumer.
+        let worker_db =
+            Db::connect_with_pool_size(config.database_url.as_str(), Some(WORKER_POOL)).await?;
+        Self::assemble(config, db, worker_db)
     }
 
-    /// Assembles the service on an open, migrated database.
+    /// Assembles the service on an open, migrated database (the worker shares its pool).
     pub fn with_db(config: Config, db: Db) -> anyhow::Result<Self> {
+        Self::assemble(config, db.clone(), db)
+    }
+
+    fn assemble(config: Config, db: Db, worker_db: Db) -> anyhow::Result<Self> {
         config.validate()?;
         let secret = config.service_secret.clone().unwrap_or_default();
         let tokens = ServiceTokens::new(&config.identity_urls, secret)?;
@@ -108,12 +118,13 @@ impl NotificationService {
             config.clock.clone(),
         );
         let worker = Worker {
-            store: store.clone(),
+            store: NotificationStore::new(worker_db, audit.clone()),
             directory: directory.clone(),
             channels: channels.clone(),
             templates: templates.clone(),
             clinic_zone: config.clinic.timezone.clone(),
             clock: config.clock.clone(),
+            lease: config::delivery_lease()?,
         };
         let webhooks = Webhooks::new(
             db.clone(),

@@ -22,11 +22,13 @@ use crate::templates::{Context, Rendered, Templates};
 
 /// Attempts after which a notification is `FAILED`.
 pub const MAX_ATTEMPTS: u32 = 5;
-/// How long a claimed notification is ours to send.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed notification is ours to send, unless `CAREBOOK_NOTIFICATION_LEASE_SECS`
+/// says otherwise.
+pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// Longest one attempt may take (contact lookups, rendering, sending) before it counts as a
-/// transient failure. With [`DELIVERY_BATCH`] at twice [`PARALLEL_SENDS`], a whole pass ends
-/// well within its lease, so no other worker takes over a notification still being sent.
+/// transient failure; at most a third of the lease. With [`DELIVERY_BATCH`] at twice
+/// [`PARALLEL_SENDS`], a whole pass ends within its lease, so no other worker takes over a
+/// notification still being sent.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Sends in flight at once within a pass.
 const PARALLEL_SENDS: usize = 8;
@@ -51,6 +53,8 @@ pub struct Worker {
     pub(crate) templates: Arc<Templates>,
     pub(crate) clinic_zone: TimeZone,
     pub(crate) clock: Clock,
+    /// How long a claimed notification is this worker's.
+    pub(crate) lease: Duration,
 }
 
 /// Wait before attempt `failures + 1`: 30 s, 1 min, 2 min, 4 min, … at most an hour.
@@ -68,9 +72,10 @@ impl Worker {
             .await
     }
 
-    /// Claims due notifications, sends them outside any transaction, and records each outcome.
+    /// Claims due notifications, sends them outside any transaction, and records the outcomes
+    /// together.
     pub async fn deliver_due(&self, now: Timestamp) -> platform::Result<DeliveryPass> {
-        let lease_until = now + jiff::SignedDuration::try_from(LEASE).unwrap_or_default();
+        let lease_until = now + jiff::SignedDuration::try_from(self.lease).unwrap_or_default();
         let claimed = self
             .store
             .claim_due(policy::delivery_worker(), now, lease_until, DELIVERY_BATCH)
@@ -84,10 +89,9 @@ impl Worker {
             .collect::<Vec<(Claimed, Outcome)>>()
             .await;
         let mut pass = DeliveryPass::default();
-        let mut unrecorded = Ok(());
-        for (claimed, outcome) in attempts {
+        for (claimed, outcome) in &attempts {
             let n = claimed.notification();
-            let (counter, status) = match &outcome {
+            let (counter, status) = match outcome {
                 Outcome::Sent { .. } => (&mut pass.sent, "SENT"),
                 Outcome::Retry { .. } => (&mut pass.retried, "RETRY"),
                 Outcome::Failed { .. } => (&mut pass.failed, "FAILED"),
@@ -101,13 +105,12 @@ impl Worker {
                 status,
                 "delivery attempt"
             );
-            // Record every outcome that can be; one that cannot is attempted again after its
-            // lease (an e-mail then carries the same Message-ID).
-            if let Err(err) = self.store.record(&claimed, &outcome, now).await {
-                unrecorded = unrecorded.and(Err(err));
-            }
         }
-        unrecorded.map(|()| pass)
+        // Outcomes that cannot be recorded are attempted again after their lease (an e-mail
+        // then carries the same Message-ID).
+        let outcomes: Vec<(&Claimed, &Outcome)> = attempts.iter().map(|(c, o)| (c, o)).collect();
+        self.store.record_all(&outcomes, now).await?;
+        Ok(pass)
     }
 
     /// Both passes every `poll` until `shutdown`; a full batch is followed at once by the next.
@@ -134,7 +137,8 @@ impl Worker {
 
     /// One attempt at one notification, and what to record about it.
     async fn attempt(&self, n: &StoredNotification, now: Timestamp) -> Outcome {
-        let (result, rendered) = tokio::time::timeout(ATTEMPT_TIMEOUT, self.send(n))
+        let limit = ATTEMPT_TIMEOUT.min(self.lease / 3);
+        let (result, rendered) = tokio::time::timeout(limit, self.send(n))
             .await
             .unwrap_or_else(|_| {
                 let slow = "the attempt took too long".to_owned();

@@ -38,11 +38,30 @@ pub struct Db {
     /// SQLite: the one connection write transactions queue for ([`Db::begin`]).
     writer: Option<AnyPool>,
     backend: Backend,
+    url: DatabaseUrl,
+}
+
+/// The URL a [`Db`] was opened with, for connections outside its pool (the outbox relay's
+/// `LISTEN`). It may carry a password, so it never shows in `Debug` output.
+#[derive(Clone)]
+struct DatabaseUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(..)")
+    }
 }
 
 impl Db {
     /// Connects to `sqlite://…` (creating the file) or `postgres://…`.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with_pool_size(url, None).await
+    }
+
+    /// Like [`Db::connect`], with a pool of at most `size` connections instead of the default
+    /// (`CAREBOOK_DB_MAX_CONNECTIONS` on PostgreSQL): for a background task that should not
+    /// compete with requests for the service's pool.
+    pub async fn connect_with_pool_size(url: &str, size: Option<u32>) -> anyhow::Result<Self> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
 
@@ -66,9 +85,11 @@ impl Db {
                 .with_context(|| format!("cannot create {}", file.display()))?;
         }
         let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
-        let pool = match backend {
-            Backend::Sqlite => sqlite_pool(8),
-            Backend::Postgres => pool_options(postgres_pool_size()?),
+        let database_url = DatabaseUrl(url.as_str().into());
+        let pool = match (backend, size) {
+            (Backend::Sqlite, size) => sqlite_pool(size.unwrap_or(8).max(1)),
+            (Backend::Postgres, Some(size)) => pool_options(size.max(1)),
+            (Backend::Postgres, None) => pool_options(postgres_pool_size()?),
         }
         .connect_with(options.clone())
         .await
@@ -89,6 +110,7 @@ impl Db {
             pool,
             writer,
             backend,
+            url: database_url,
         })
     }
 
@@ -117,6 +139,10 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url.0
     }
 
     /// A write transaction. On SQLite it waits its turn for the writer connection (first come,

@@ -46,6 +46,8 @@ pub async fn append(
     .bind(to_millis(envelope.occurred_at))
     .execute(conn)
     .await?;
+    // PostgreSQL's relay is woken by a trigger at commit; an in-process one by this.
+    crate::events::wake::appended(source);
     Ok(envelope)
 }
 

@@ -107,6 +107,8 @@ impl Fleet {
                 Service::Notifications => pairs(&[
                     ("CAREBOOK_SERVICE_SECRET", secret.clone()),
                     ("CAREBOOK_SMTP_URL", smtp.url()),
+                    // What a killed instance had claimed is sent by the other after this.
+                    ("CAREBOOK_NOTIFICATION_LEASE_SECS", "10".to_owned()),
                 ]),
                 Service::Records => pairs(&[
                     ("CAREBOOK_RECORDS_KEYS", format!("k1:{records_key}")),

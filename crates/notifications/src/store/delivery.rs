@@ -4,7 +4,9 @@
 use jiff::Timestamp;
 use platform::db::Backend;
 use platform::time::to_millis;
-use sqlx::AssertSqlSafe;
+use sqlx::any::AnyArguments;
+use sqlx::error::BoxDynError;
+use sqlx::{Arguments, AssertSqlSafe};
 
 use super::{COLUMNS, NotificationRow, NotificationStore, decode};
 use crate::domain::StoredNotification;
@@ -114,14 +116,46 @@ impl NotificationStore {
         Ok(claimed)
     }
 
-    /// Records an attempt's outcome, if the lease is still ours (a worker that overran its
-    /// lease leaves the bookkeeping to the one that claimed the notification after it).
-    pub async fn record(
+    /// Records the outcome of each attempt in one statement (one commit for the whole pass),
+    /// for the notifications whose lease is still this worker's; the number recorded. A lease
+    /// that ran out (another worker took over) leaves its notification to that worker.
+    pub async fn record_all(
         &self,
-        claimed: &Claimed,
-        outcome: &Outcome,
+        outcomes: &[(&Claimed, &Outcome)],
         now: Timestamp,
-    ) -> platform::Result<bool> {
+    ) -> platform::Result<usize> {
+        if outcomes.is_empty() {
+            return Ok(0);
+        }
+        let (args, rows) = outcome_rows(outcomes, now).map_err(sqlx::Error::Encode)?;
+        // A VALUES list names its columns column1, column2, … on both backends.
+        let sql = format!(
+            "UPDATE notifications SET status = v.column3, attempts = attempts + 1, \
+               next_attempt_at = COALESCE(v.column4, notifications.next_attempt_at), \
+               sent_at = v.column5, last_error = v.column6, \
+               subject = COALESCE(v.column7, notifications.subject), \
+               message = COALESCE(v.column8, notifications.message), lease_until = NULL \
+             FROM (VALUES {}) AS v \
+             WHERE notifications.id = v.column1 AND notifications.lease_until = v.column2",
+            rows.join(", ")
+        );
+        let updated = sqlx::query_with(AssertSqlSafe(sql), args)
+            .execute(self.db.pool())
+            .await?
+            .rows_affected();
+        Ok(updated as usize)
+    }
+}
+
+/// The arguments of [`NotificationStore::record_all`] and a `($1, …, $8)` row for each outcome:
+/// id, lease, status, next attempt, sent at, error, subject, message.
+fn outcome_rows(
+    outcomes: &[(&Claimed, &Outcome)],
+    now: Timestamp,
+) -> Result<(AnyArguments, Vec<String>), BoxDynError> {
+    let mut args = AnyArguments::default();
+    let mut rows = Vec::with_capacity(outcomes.len());
+    for (i, (claimed, outcome)) in outcomes.iter().enumerate() {
         let (status, next_attempt, sent_at, error, subject, message) = match outcome {
             Outcome::Sent { subject, message } => ("SENT", None, Some(now), None, subject, message),
             Outcome::Retry {
@@ -136,24 +170,17 @@ impl NotificationStore {
                 message,
             } => ("FAILED", None, None, Some(error), subject, message),
         };
-        let updated = sqlx::query(
-            "UPDATE notifications SET status = $1, attempts = attempts + 1, \
-               next_attempt_at = COALESCE($2, next_attempt_at), sent_at = $3, last_error = $4, \
-               subject = COALESCE($5, subject), message = COALESCE($6, message), \
-               lease_until = NULL \
-             WHERE id = $7 AND lease_until = $8",
-        )
-        .bind(status)
-        .bind(next_attempt.map(to_millis))
-        .bind(sent_at.map(to_millis))
-        .bind(error.map(String::as_str))
-        .bind(subject.as_deref())
-        .bind(message.as_deref())
-        .bind(claimed.notification.id)
-        .bind(to_millis(claimed.lease_until))
-        .execute(self.db.pool())
-        .await?
-        .rows_affected();
-        Ok(updated == 1)
+        args.add(claimed.notification.id)?;
+        args.add(to_millis(claimed.lease_until))?;
+        args.add(status)?;
+        args.add(next_attempt.map(to_millis))?;
+        args.add(sent_at.map(to_millis))?;
+        args.add(error.map(String::as_str))?;
+        args.add(subject.as_deref())?;
+        args.add(message.as_deref())?;
+        let first = i * 8 + 1;
+        let placeholders: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+        rows.push(format!("({})", placeholders.join(", ")));
     }
+    Ok((args, rows))
 }

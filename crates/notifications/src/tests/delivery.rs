@@ -252,7 +252,8 @@ async fn a_claimed_notification_is_not_claimed_again_until_its_lease_ends(db: Te
         subject: None,
         message: None,
     };
-    assert!(!store.record(&first[0], &late, h.now()).await.unwrap());
+    let recorded = store.record_all(&[(&first[0], &late)], h.now()).await;
+    assert_eq!(recorded.unwrap(), 0);
     assert!(
         h.all()
             .await

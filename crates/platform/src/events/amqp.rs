@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
@@ -18,15 +18,15 @@ use lapin::{
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use super::inbox::{Outcome, deliver_with_retries};
+use super::inbox::{MAX_BATCH, Outcome, deliver_all_with_retries};
 use super::{Handler, Subscription};
 use crate::db::Db;
 use crate::outbox::Envelope;
 
 pub const EXCHANGE: &str = "carebook.events";
 const DEAD_LETTER_EXCHANGE: &str = "carebook.dead-letter";
-/// Unacknowledged deliveries a consumer holds at once.
-const PREFETCH: u16 = 32;
+/// Unacknowledged deliveries a consumer holds at once: a whole batch.
+const PREFETCH: u16 = MAX_BATCH as u16;
 /// A publish whose confirms take longer than this is retried (the inbox absorbs repeats).
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -163,23 +163,57 @@ impl AmqpBus {
                 FieldTable::default(),
             )
             .await?;
-        loop {
+        'consume: loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => break,
                 next = deliveries.next() => next,
             };
-            let delivery =
+            let first =
                 next.ok_or_else(|| anyhow::anyhow!("the broker cancelled the consumer"))??;
-            let Ok(event) = serde_json::from_slice::<Envelope>(&delivery.data) else {
-                tracing::error!(queue, "unreadable message dead-lettered");
-                delivery.acker.nack(dead_letter()).await?;
-                continue;
-            };
-            match deliver_with_retries(db, queue, handler, &event, shutdown).await {
-                Outcome::Done => delivery.acker.ack(BasicAckOptions::default()).await?,
-                Outcome::DeadLetter(_) => delivery.acker.nack(dead_letter()).await?,
-                Outcome::Abandoned => break,
-            };
+            // What else has arrived, up to the prefetch, is handled in the same transaction.
+            let mut batch = vec![first];
+            let mut failed = None;
+            while batch.len() < MAX_BATCH {
+                match deliveries.next().now_or_never() {
+                    Some(Some(Ok(delivery))) => batch.push(delivery),
+                    Some(Some(Err(err))) => {
+                        failed = Some(err);
+                        break;
+                    }
+                    Some(None) | None => break,
+                }
+            }
+            let mut readable = Vec::with_capacity(batch.len());
+            for delivery in batch {
+                match serde_json::from_slice::<Envelope>(&delivery.data) {
+                    Ok(event) => readable.push((delivery, event)),
+                    Err(_) => {
+                        tracing::error!(queue, "unreadable message dead-lettered");
+                        delivery.acker.nack(dead_letter()).await?;
+                    }
+                }
+            }
+            let events: Vec<&Envelope> = readable.iter().map(|(_, event)| event).collect();
+            let outcomes = deliver_all_with_retries(db, queue, handler, &events, shutdown).await;
+            if let Some((last, _)) = readable
+                .last()
+                .filter(|_| outcomes.iter().all(|o| matches!(o, Outcome::Done)))
+            {
+                // Everything before it is settled already: one acknowledgement for all.
+                let all = BasicAckOptions { multiple: true };
+                last.acker.ack(all).await?;
+            } else {
+                for ((delivery, _), outcome) in readable.iter().zip(outcomes) {
+                    match outcome {
+                        Outcome::Done => delivery.acker.ack(BasicAckOptions::default()).await?,
+                        Outcome::DeadLetter(_) => delivery.acker.nack(dead_letter()).await?,
+                        Outcome::Abandoned => break 'consume,
+                    };
+                }
+            }
+            if let Some(err) = failed {
+                return Err(err.into());
+            }
         }
         let _ = channel.close(200, "shutting down".into()).await;
         Ok(())

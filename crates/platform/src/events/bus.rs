@@ -29,14 +29,19 @@ impl EventBus {
         Self::new(crate::config::var("CAREBOOK_AMQP_URL").as_deref(), topology)
     }
 
-    /// Publishes `source`'s outbox from `db` until `shutdown`.
+    /// Publishes `source`'s outbox from `db` until `shutdown`, waking on commits and polling
+    /// every `CAREBOOK_RELAY_POLL_MS` besides.
     pub fn spawn_relay(
         &self,
         source: &'static str,
         db: Db,
         shutdown: CancellationToken,
     ) -> JoinHandle<()> {
-        tokio::spawn(relay::run(db, self.clone(), source, shutdown))
+        let poll = relay::poll_interval().unwrap_or_else(|err| {
+            tracing::error!(error = %err, "using the default relay poll interval");
+            relay::DEFAULT_POLL
+        });
+        tokio::spawn(relay::run(db, self.clone(), source, poll, shutdown))
     }
 
     /// Hands every event of the durable queue `queue` to `handler`, once per event id, until

@@ -1,5 +1,6 @@
 //! Exactly-once handling on top of at-least-once delivery: the handler's writes and the inbox
 //! row naming the event commit together, so a redelivered event finds its row and is skipped.
+//! Consumers hand over what the queue has ready as one batch: one transaction, one commit.
 
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ pub enum Delivered {
     Duplicate,
 }
 
+/// Deliveries handled in one transaction at most: the AMQP consumer's prefetch.
+pub(crate) const MAX_BATCH: usize = 32;
+
 /// Runs `handler` on `event` unless `consumer` already handled it, in one transaction with the
 /// inbox row.
 pub async fn deliver(
@@ -30,18 +34,7 @@ pub async fn deliver(
     event: &Envelope,
 ) -> anyhow::Result<Delivered> {
     let mut tx = db.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (consumer, event_id) DO NOTHING",
-    )
-    .bind(consumer)
-    .bind(event.id.to_string())
-    .bind(&event.event_type)
-    .bind(to_millis(jiff::Timestamp::now()))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    if !record_in_inbox(&mut tx, consumer, event).await? {
         tx.rollback().await?;
         return Ok(Delivered::Duplicate);
     }
@@ -53,14 +46,108 @@ pub async fn deliver(
     Ok(Delivered::Handled)
 }
 
+/// Runs `handler` on each event of `events` that `consumer` has not handled yet, in their order,
+/// in one transaction with their inbox rows: one commit, one disk flush, for the whole batch.
+/// An `Err` of any handler rolls the whole batch back.
+pub async fn deliver_batch(
+    db: &Db,
+    consumer: &str,
+    handler: &dyn Handler,
+    events: &[&Envelope],
+) -> anyhow::Result<Vec<Delivered>> {
+    let mut tx = db.begin().await?;
+    let mut delivered = Vec::with_capacity(events.len());
+    let mut erased = false;
+    for event in events {
+        // A repeat within the batch finds the row its first copy wrote.
+        if record_in_inbox(&mut tx, consumer, event).await? {
+            handler.handle(&mut tx, event).await?;
+            erased |= handler.erases(event);
+            delivered.push(Delivered::Handled);
+        } else {
+            delivered.push(Delivered::Duplicate);
+        }
+    }
+    tx.commit().await?;
+    if erased {
+        db.scrub_erased().await;
+    }
+    Ok(delivered)
+}
+
+/// Writes the inbox row of `event`; false when `consumer` has one already.
+async fn record_in_inbox(
+    conn: &mut sqlx::AnyConnection,
+    consumer: &str,
+    event: &Envelope,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (consumer, event_id) DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(event.id.to_string())
+    .bind(&event.event_type)
+    .bind(to_millis(jiff::Timestamp::now()))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
 /// The end of one delivery after retries.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     Done,
     /// The handler kept failing; the message belongs in the dead-letter queue.
     DeadLetter(String),
     /// Shutting down before the event was handled: leave it unacknowledged for redelivery.
     Abandoned,
+}
+
+/// Delivers `events` (in their order) with one transaction when it can: the batch as a whole
+/// first, and when that fails (a handler's error, a conflict, a lost connection) each event by
+/// itself with [`deliver_with_retries`], so that one failing event neither holds back nor repeats
+/// the others and is retried and dead-lettered as it would be alone. One outcome per event;
+/// after an `Abandoned` the rest are abandoned too.
+pub(crate) async fn deliver_all_with_retries(
+    db: &Db,
+    consumer: &str,
+    handler: &dyn Handler,
+    events: &[&Envelope],
+    shutdown: &CancellationToken,
+) -> Vec<Outcome> {
+    if events.len() > 1 {
+        match deliver_batch(db, consumer, handler, events).await {
+            Ok(delivered) => {
+                for outcome in delivered {
+                    count_consumed(consumer, outcome);
+                }
+                metrics::histogram!("events_consumer_batch_size", "consumer" => consumer.to_owned())
+                    .record(events.len() as f64);
+                return vec![Outcome::Done; events.len()];
+            }
+            Err(err) => {
+                tracing::debug!(consumer, events = events.len(), error = %format!("{err:#}"),
+                    "batch failed; delivering its events one by one");
+            }
+        }
+    }
+    let mut outcomes = Vec::with_capacity(events.len());
+    for event in events {
+        let outcome = match outcomes.last() {
+            Some(Outcome::Abandoned) => Outcome::Abandoned,
+            _ => deliver_with_retries(db, consumer, handler, event, shutdown).await,
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn count_consumed(consumer: &str, delivered: Delivered) {
+    metrics::counter!("events_consumed_total", "consumer" => consumer.to_owned(),
+        "outcome" => format!("{delivered:?}").to_lowercase())
+    .increment(1);
 }
 
 /// Delivers with retries and exponential backoff. A failing handler is given up on after
@@ -79,9 +166,7 @@ pub(crate) async fn deliver_with_retries(
         attempt += 1;
         let err = match deliver(db, consumer, handler, event).await {
             Ok(delivered) => {
-                metrics::counter!("events_consumed_total", "consumer" => consumer.to_owned(),
-                    "outcome" => format!("{delivered:?}").to_lowercase())
-                .increment(1);
+                count_consumed(consumer, delivered);
                 return Outcome::Done;
             }
             Err(err) => err,

@@ -10,7 +10,7 @@ use futures::future::join_all;
 use tokio::sync::{Mutex, broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::inbox::{Outcome, deliver_with_retries, record_dead_letter};
+use super::inbox::{MAX_BATCH, Outcome, deliver_all_with_retries, record_dead_letter};
 use super::{Handler, Subscription};
 use crate::db::Db;
 use crate::outbox::Envelope;
@@ -115,26 +115,43 @@ impl LocalBus {
             return;
         };
         loop {
-            let next = async { queue.receiver.lock().await.recv().await };
-            let delivery = tokio::select! {
+            // Whatever is queued, up to a batch, is handled in one transaction.
+            let next = async {
+                let mut receiver = queue.receiver.lock().await;
+                let mut batch = vec![receiver.recv().await?];
+                while batch.len() < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(delivery) => batch.push(delivery),
+                        Err(_) => break,
+                    }
+                }
+                Some(batch)
+            };
+            let batch = tokio::select! {
                 () = shutdown.cancelled() => return,
                 next = next => match next {
-                    Some(delivery) => delivery,
+                    Some(batch) => batch,
                     None => return,
                 },
             };
-            let event = &delivery.event;
-            match deliver_with_retries(&db, queue_name, handler.as_ref(), event, &shutdown).await {
-                Outcome::Done => {}
-                Outcome::DeadLetter(error) => {
-                    if let Err(err) = record_dead_letter(&db, queue_name, event, &error).await {
-                        tracing::error!(event_id = %event.id, error = %err, "cannot record dead letter");
-                        continue;
+            let events: Vec<&Envelope> = batch.iter().map(|d| d.event.as_ref()).collect();
+            let outcomes =
+                deliver_all_with_retries(&db, queue_name, handler.as_ref(), &events, &shutdown)
+                    .await;
+            for (delivery, outcome) in batch.into_iter().zip(outcomes) {
+                let event = &delivery.event;
+                match outcome {
+                    Outcome::Done => {}
+                    Outcome::DeadLetter(error) => {
+                        if let Err(err) = record_dead_letter(&db, queue_name, event, &error).await {
+                            tracing::error!(event_id = %event.id, error = %err, "cannot record dead letter");
+                            continue;
+                        }
                     }
+                    Outcome::Abandoned => return,
                 }
-                Outcome::Abandoned => return,
+                let _ = delivery.done.send(());
             }
-            let _ = delivery.done.send(());
         }
     }
 

@@ -9,11 +9,12 @@ mod handler;
 mod inbox;
 mod local;
 mod relay;
+pub(crate) mod wake;
 
 pub use amqp::{AmqpBus, EXCHANGE};
 pub use bus::EventBus;
 pub use handler::{Handler, Subscription};
-pub use inbox::{Delivered, deliver};
+pub use inbox::{Delivered, deliver, deliver_batch};
 pub use local::LocalBus;
 pub use relay::relay_once;
 

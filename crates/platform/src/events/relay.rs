@@ -7,6 +7,9 @@
 //! serialized by the aggregate's row lock, so their ids follow their commit order. On
 //! PostgreSQL one relay per database publishes at a time (an advisory lock held on a dedicated
 //! connection); the others stand by and take over when its connection goes away.
+//!
+//! An idle relay wakes when a commit wrote to its outbox ([`Wakeups`]); the poll is only the
+//! safety net (`CAREBOOK_RELAY_POLL_MS`).
 
 use std::time::{Duration, Instant};
 
@@ -16,13 +19,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::EventBus;
 use super::inbox::backoff;
+use super::wake::Wakeups;
 use crate::db::{Backend, Db};
 use crate::outbox::Envelope;
 use crate::time::to_millis;
 
 const BATCH: i64 = 256;
-/// How often an idle relay looks for new rows.
-const POLL: Duration = Duration::from_millis(20);
+/// How often an idle relay looks for new rows even though no commit woke it.
+pub(crate) const DEFAULT_POLL: Duration = Duration::from_secs(1);
 /// How often a standby relay tries to take over.
 const STANDBY_POLL: Duration = Duration::from_secs(2);
 /// Inbox entries are kept this long, then deleted.
@@ -66,9 +70,17 @@ pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
     Ok(rows.len())
 }
 
-/// Relays until `shutdown`, reconnecting and backing off by itself.
-pub(crate) async fn run(db: Db, bus: EventBus, source: &'static str, shutdown: CancellationToken) {
+/// Relays until `shutdown`, reconnecting and backing off by itself; an idle relay waits for
+/// a commit to its outbox, or at most `poll`.
+pub(crate) async fn run(
+    db: Db,
+    bus: EventBus,
+    source: &'static str,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
     let mut leader = Leadership::default();
+    let mut wakeups = Wakeups::new(&db, source, &shutdown);
     let mut failures = 0;
     let mut housekept = Instant::now();
     loop {
@@ -76,6 +88,7 @@ pub(crate) async fn run(db: Db, bus: EventBus, source: &'static str, shutdown: C
             if !leader.ensure(&db).await? {
                 return Ok(None);
             }
+            wakeups.settle(&db).await?;
             if housekept.elapsed() >= HOUSEKEEPING_EVERY {
                 housekeeping(&db).await?;
                 housekept = Instant::now();
@@ -86,7 +99,11 @@ pub(crate) async fn run(db: Db, bus: EventBus, source: &'static str, shutdown: C
             Ok(None) => STANDBY_POLL,
             Ok(Some(0)) => {
                 failures = 0;
-                POLL
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = wakeups.wait(poll) => {}
+                }
+                continue;
             }
             Ok(Some(_)) => {
                 failures = 0;
@@ -106,6 +123,15 @@ pub(crate) async fn run(db: Db, bus: EventBus, source: &'static str, shutdown: C
         }
     }
     leader.resign().await;
+}
+
+/// `CAREBOOK_RELAY_POLL_MS`: how often an idle relay looks without being woken.
+pub(crate) fn poll_interval() -> anyhow::Result<Duration> {
+    match crate::config::parse_var::<u64>("CAREBOOK_RELAY_POLL_MS")? {
+        Some(0) => anyhow::bail!("CAREBOOK_RELAY_POLL_MS must be at least 1"),
+        Some(ms) => Ok(Duration::from_millis(ms)),
+        None => Ok(DEFAULT_POLL),
+    }
 }
 
 /// Whether this relay may publish: always on SQLite (one process owns the file); on

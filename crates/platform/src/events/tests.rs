@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use sqlx::AnyConnection;
@@ -23,9 +24,11 @@ static TOPOLOGY: &[Subscription] = &[Subscription {
     event_types: &["Happened"],
 }];
 
-/// Records each event it handles in a `seen` table; fails the first `failures` calls.
+/// Records each event it handles in a `seen` table; fails the first `failures` calls, and
+/// every call for the event `refused`.
 struct Recorder {
     failures: AtomicU32,
+    refused: Option<uuid::Uuid>,
 }
 
 impl Handler for Recorder {
@@ -35,6 +38,9 @@ impl Handler for Recorder {
         event: &'a Envelope,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
+            if self.refused == Some(event.id) {
+                anyhow::bail!("refusing this one on purpose");
+            }
             let left = self.failures.load(Ordering::SeqCst);
             if left > 0 {
                 self.failures.store(left - 1, Ordering::SeqCst);
@@ -88,6 +94,7 @@ fn consume(bus: &EventBus, db: &Db, failures: u32) -> CancellationToken {
     let stop = CancellationToken::new();
     let recorder = Arc::new(Recorder {
         failures: AtomicU32::new(failures),
+        refused: None,
     });
     bus.spawn_consumer("test", db.clone(), recorder, stop.clone());
     stop
@@ -126,6 +133,7 @@ async fn a_redelivered_event_is_handled_once_on_both_backends() {
         let event = append(&mut conn, 7).await;
         let recorder = Recorder {
             failures: AtomicU32::new(0),
+            refused: None,
         };
         let first = deliver(&test.db, "test", &recorder, &event).await.unwrap();
         let again = deliver(&test.db, "test", &recorder, &event).await.unwrap();
@@ -168,4 +176,138 @@ async fn a_handler_that_keeps_failing_is_dead_lettered_and_the_relay_moves_on() 
     assert!(error.contains("refusing on purpose"));
     assert_eq!(relay_once(&source.db, &bus).await.unwrap(), 0);
     stop.cancel();
+}
+
+async fn dead_letters(db: &Db) -> Vec<String> {
+    sqlx::query_as::<_, (String,)>("SELECT event_id FROM dead_letters")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id,)| id)
+        .collect()
+}
+
+fn sorted_ids(events: &[&Envelope]) -> Vec<String> {
+    let mut ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_batch_handles_each_event_once_in_one_transaction_on_both_backends() {
+    for postgres in [false, true] {
+        let test = database(postgres).await;
+        let mut conn = test.db.pool().acquire().await.unwrap();
+        let (a, b, c) = (
+            append(&mut conn, 1).await,
+            append(&mut conn, 2).await,
+            append(&mut conn, 3).await,
+        );
+        let recorder = Recorder {
+            failures: AtomicU32::new(0),
+            refused: None,
+        };
+        // `c` was handled before; `a` comes twice within the batch.
+        deliver(&test.db, "test", &recorder, &c).await.unwrap();
+        let delivered = deliver_batch(&test.db, "test", &recorder, &[&a, &b, &a, &c])
+            .await
+            .unwrap();
+        use Delivered::{Duplicate, Handled};
+        assert_eq!(delivered, vec![Handled, Handled, Duplicate, Duplicate]);
+        assert_eq!(seen(&test.db).await, sorted_ids(&[&a, &b, &c]));
+        let (inbox,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM inbox")
+            .fetch_one(test.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(inbox, 3);
+    }
+}
+
+#[tokio::test]
+async fn a_failing_handler_rolls_its_whole_batch_back() {
+    for postgres in [false, true] {
+        let test = database(postgres).await;
+        let mut conn = test.db.pool().acquire().await.unwrap();
+        let (a, bad) = (append(&mut conn, 1).await, append(&mut conn, 2).await);
+        let recorder = Recorder {
+            failures: AtomicU32::new(0),
+            refused: Some(bad.id),
+        };
+        let failed = deliver_batch(&test.db, "test", &recorder, &[&a, &bad]).await;
+        assert!(failed.is_err());
+        assert!(seen(&test.db).await.is_empty());
+        // Nothing of the batch stayed, so `a` is not taken for a duplicate later.
+        let again = deliver(&test.db, "test", &recorder, &a).await.unwrap();
+        assert_eq!(again, Delivered::Handled);
+    }
+}
+
+#[tokio::test]
+async fn one_event_failing_in_a_batch_is_dead_lettered_and_the_others_commit_once() {
+    for postgres in [false, true] {
+        let source = database(false).await;
+        let consumer = database(postgres).await;
+        let bus = EventBus::new(None, TOPOLOGY);
+        let mut conn = source.db.pool().acquire().await.unwrap();
+        let (a, bad, c) = (
+            append(&mut conn, 1).await,
+            append(&mut conn, 2).await,
+            append(&mut conn, 3).await,
+        );
+        let stop = CancellationToken::new();
+        let recorder = Arc::new(Recorder {
+            failures: AtomicU32::new(0),
+            refused: Some(bad.id),
+        });
+        bus.spawn_consumer("test", consumer.db.clone(), recorder, stop.clone());
+        // On the test's single-threaded runtime the relay queues all three before the
+        // consumer runs, which then takes them as one batch.
+        let relayed = relay_once(&source.db, &bus).await.unwrap();
+        assert_eq!(relayed, 3);
+        assert_eq!(seen(&consumer.db).await, sorted_ids(&[&a, &c]));
+        assert_eq!(dead_letters(&consumer.db).await, vec![bad.id.to_string()]);
+        // Redelivering the whole batch changes nothing for the two handled events.
+        bus.publish(&[a.clone(), c.clone()]).await.unwrap();
+        assert_eq!(seen(&consumer.db).await, sorted_ids(&[&a, &c]));
+        stop.cancel();
+    }
+}
+
+/// Polls until `db` has seen `count` events, failing after `limit`.
+async fn until_seen(db: &Db, count: usize, limit: Duration) {
+    let began = Instant::now();
+    while seen(db).await.len() < count {
+        assert!(began.elapsed() < limit, "{count} events not seen in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_relay_wakes_on_commit_without_waiting_for_its_poll() {
+    for postgres in [false, true] {
+        let source = database(postgres).await;
+        let consumer = database(false).await;
+        let bus = EventBus::new(None, TOPOLOGY);
+        let stop = consume(&bus, &consumer.db, 0);
+        let name = if postgres { "wakes-pg" } else { "wakes-sqlite" };
+        // A poll that would never come within the test.
+        let hour = Duration::from_secs(3600);
+        tokio::spawn(relay::run(
+            source.db.clone(),
+            bus.clone(),
+            name,
+            hour,
+            stop.clone(),
+        ));
+        for n in 1..=3 {
+            let mut tx = source.db.begin().await.unwrap();
+            outbox::append(&mut tx, name, "Happened", n, &serde_json::json!({}))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            until_seen(&consumer.db, n as usize, Duration::from_secs(60)).await;
+        }
+        stop.cancel();
+    }
 }
