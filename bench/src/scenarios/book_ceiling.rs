@@ -26,7 +26,7 @@ use crate::load::{self, OpFuture, Stats};
 use crate::seed::Databases;
 
 /// The admin's user id (the first account of a fresh identity database), the audit actor.
-const ACTOR_ID: i64 = 1;
+pub(super) const ACTOR_ID: i64 = 1;
 
 type Doctor = (
     i64,
@@ -50,8 +50,8 @@ type Patient = (
     Option<String>,
     i64,
 );
-/// The columns `insert_if_free` returns.
-type Inserted = (
+/// The columns of `appointments`, as `insert_if_free` returns them and `find` reads them.
+pub(super) type AppointmentColumns = (
     i64,
     i64,
     i64,
@@ -101,7 +101,9 @@ async fn book_directly(
             Ok(())
         }
     };
-    let (patient, doctor) = tokio::join!(patient, availability(&dbs.doctors, &booking));
+    let window = (booking.start_ms, booking.start_ms + SLOT_MS);
+    let doctor = availability(&dbs.doctors, booking.doctor_id, window);
+    let (patient, doctor) = tokio::join!(patient, doctor);
     patient?;
     doctor?;
     insert(&dbs.appointments, &booking, &request_id).await
@@ -126,8 +128,8 @@ async fn read_patient(db: &Db, id: i64, request_id: &str) -> anyhow::Result<()> 
     .await
 }
 
-async fn availability(db: &Db, booking: &Booking) -> anyhow::Result<()> {
-    let id = booking.doctor_id;
+/// `DoctorStore::find`, `working_hours` and `time_off_during` over `from..to` (epoch ms).
+pub(super) async fn availability(db: &Db, id: i64, (from, to): (i64, i64)) -> anyhow::Result<()> {
     let doctor: Option<Doctor> = sqlx::query_as(
         "SELECT id, name, email, phone, speciality, gender, available, slot_minutes, \
          timezone, auto_approve FROM doctors WHERE id = $1",
@@ -156,8 +158,8 @@ async fn availability(db: &Db, booking: &Booking) -> anyhow::Result<()> {
          WHERE doctor_id = $1 AND starts_at < $2 AND ends_at > $3 ORDER BY starts_at",
     )
     .bind(id)
-    .bind(booking.start_ms + SLOT_MS)
-    .bind(booking.start_ms)
+    .bind(to)
+    .bind(from)
     .fetch_all(db.pool())
     .await?;
     Ok(())
@@ -166,7 +168,7 @@ async fn availability(db: &Db, booking: &Booking) -> anyhow::Result<()> {
 async fn insert(db: &Db, booking: &Booking, request_id: &str) -> anyhow::Result<()> {
     let now = Timestamp::now().as_millisecond();
     let mut tx = db.begin().await?;
-    let row: Inserted = sqlx::query_as(
+    let row: AppointmentColumns = sqlx::query_as(
         "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, description, \
          service_type, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \

@@ -9,6 +9,7 @@ mod event_delay;
 mod footprint;
 mod gateway;
 mod read;
+mod read_ceiling;
 mod records;
 mod scale;
 
