@@ -37,7 +37,8 @@ struct Cli {
 enum Command {
     /// POST /api/appointments vs the same SQL straight to the database.
     Book(Options),
-    /// GET an appointment and a doctor's slots vs a minimal handler with the same bytes.
+    /// GET an appointment and a doctor's slots vs a minimal handler with the same bytes, and vs
+    /// the same database work.
     Read(Options),
     /// The same request direct to the service and through the gateway.
     Gateway(Options),

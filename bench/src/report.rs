@@ -62,6 +62,9 @@ pub struct Endpoint {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub ceiling_p99_ms: f64,
+    pub work_ceiling_rps: f64,
+    pub work_ratio: f64,
+    pub work_ceiling_p99_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,6 +77,10 @@ pub struct Read {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub ceiling_p99_ms: f64,
+    /// The reads' queries and audit rows sent straight to the same databases (no HTTP).
+    pub work_ceiling_rps: f64,
+    pub work_ratio: f64,
+    pub work_ceiling_p99_ms: f64,
     pub concurrency: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appointment: Option<Endpoint>,

@@ -80,6 +80,18 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
             r.ceiling_rps,
         ));
         rows.push(against("read", "mix p99 ms", r.p99_ms, r.ceiling_p99_ms));
+        rows.push(against(
+            "read",
+            "mix req/s vs same work",
+            r.rps,
+            r.work_ceiling_rps,
+        ));
+        rows.push(against(
+            "read",
+            "mix p99 ms vs same work",
+            r.p99_ms,
+            r.work_ceiling_p99_ms,
+        ));
         for (label, endpoint) in [("appointment", &r.appointment), ("slots", &r.slots)] {
             if let Some(e) = endpoint {
                 rows.push(against(
@@ -93,6 +105,12 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
                     format!("{label} p99 ms"),
                     e.p99_ms,
                     e.ceiling_p99_ms,
+                ));
+                rows.push(against(
+                    "read",
+                    format!("{label} req/s vs same work"),
+                    e.rps,
+                    e.work_ceiling_rps,
                 ));
             }
         }
@@ -310,6 +328,14 @@ pub fn targets(summary: &Summary) -> Vec<Target> {
                 b.ratio,
                 ">= 0.6",
                 b.ratio >= 0.6,
+            );
+        }
+        if let Some(rd) = &r.read {
+            check(
+                "read ratio to its same-work ceiling",
+                rd.work_ratio,
+                ">= 0.6",
+                rd.work_ratio >= 0.6,
             );
         }
         if let Some(g) = &r.gateway {

@@ -29,7 +29,7 @@ use crate::load::{self, OpFuture, Stats};
 use crate::seed::Databases;
 
 /// The admin's user id (the first account of a fresh identity database), the audit actor.
-const ACTOR_ID: i64 = 1;
+pub(super) const ACTOR_ID: i64 = 1;
 
 /// A row of `DoctorStore::calendar`: the doctor's columns, `has_schedule`, then one of the
 /// doctor's hours or periods of time off.
@@ -50,8 +50,8 @@ type CalendarRow = (
     Option<i64>,
     Option<i64>,
 );
-/// The columns `insert_if_free` returns.
-type Inserted = (
+/// The columns of `appointments`, as `insert_if_free` returns them and `find` reads them.
+pub(super) type AppointmentColumns = (
     i64,
     i64,
     i64,
@@ -101,7 +101,9 @@ async fn book_directly(
             Ok(())
         }
     };
-    let (patient, doctor) = tokio::join!(patient, availability(&dbs.doctors, &booking));
+    let window = (booking.start_ms, booking.start_ms + SLOT_MS);
+    let doctor = availability(&dbs.doctors, booking.doctor_id, window);
+    let (patient, doctor) = tokio::join!(patient, doctor);
     patient?;
     doctor?;
     insert(&dbs.appointments, &booking, &request_id).await
@@ -117,7 +119,8 @@ async fn patient_exists(db: &Db, id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn availability(db: &Db, booking: &Booking) -> anyhow::Result<()> {
+/// `DoctorStore::calendar` over `from..to` (epoch ms): the doctor, hours and time off in one query.
+pub(super) async fn availability(db: &Db, id: i64, (from, to): (i64, i64)) -> anyhow::Result<()> {
     let rows: Vec<CalendarRow> = sqlx::query_as(
         "SELECT d.id, d.name, d.email, d.phone, d.speciality, d.gender, d.available, \
            d.slot_minutes, d.timezone, d.auto_approve, d.has_schedule, \
@@ -132,9 +135,9 @@ async fn availability(db: &Db, booking: &Booking) -> anyhow::Result<()> {
          ) x ON 1 = 1 \
          WHERE d.id = $1",
     )
-    .bind(booking.doctor_id)
-    .bind(booking.start_ms + SLOT_MS)
-    .bind(booking.start_ms)
+    .bind(id)
+    .bind(to)
+    .bind(from)
     .fetch_all(db.pool())
     .await?;
     anyhow::ensure!(!rows.is_empty(), "no such doctor");
@@ -164,7 +167,7 @@ pub(super) async fn write_rows(
     request_id: &str,
 ) -> anyhow::Result<()> {
     let now = Timestamp::now().as_millisecond();
-    let row: Inserted = sqlx::query_as(
+    let row: AppointmentColumns = sqlx::query_as(
         "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, description, \
          service_type, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \

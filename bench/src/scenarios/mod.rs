@@ -11,6 +11,7 @@ mod footprint;
 mod gateway;
 mod raw_tx_ceiling;
 mod read;
+mod read_ceiling;
 mod records;
 mod scale;
 

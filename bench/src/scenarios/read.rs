@@ -1,16 +1,19 @@
 //! read: `GET /api/appointments/{id}` and `GET /api/doctors/{id}/slots` (one day) through the
 //! gateway as the admin, half and half, over 100 appointments booked for this scenario.
 //!
-//! Ceiling: the same requests, from the same client with the same number in flight, to a
-//! minimal handler on the same HTTP stack (`platform::server::serve`, axum on hyper, in a
-//! child process like the services) that answers the bytes the real endpoints answered.
+//! Two ceilings, each with the same number in flight:
+//! - bare HTTP: the same requests from the same client to a minimal handler on the same HTTP
+//!   stack (`platform::server::serve`, axum on hyper, in a child process like the services)
+//!   that answers the bytes the real endpoints answered;
+//! - same work: the reads' queries and audit rows straight to the same databases
+//!   (`read_ceiling.rs`).
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use futures::future::join_all;
 
-use super::Ctx;
+use super::{Ctx, read_ceiling};
 use crate::http::Http;
 use crate::load::{self, OpFuture, Stats};
 use crate::process::{Proc, Spec};
@@ -20,17 +23,30 @@ const APPOINTMENTS: usize = 100;
 
 /// Which request an operation sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub(super) enum Shape {
     Mix,
     Appointment,
     Slots,
 }
 
+impl Shape {
+    /// What operation `n` sends: the mix alternates.
+    pub(super) fn of(self, n: u64) -> Self {
+        match self {
+            Self::Mix if n % 2 == 1 => Self::Slots,
+            Self::Mix => Self::Appointment,
+            other => other,
+        }
+    }
+}
+
 /// An appointment to read, and the doctor and day whose free slots to ask for.
 pub(super) struct Target {
     pub(super) appointment_id: i64,
-    doctor_id: i64,
+    pub(super) doctor_id: i64,
     day: String,
+    /// The booking's start (epoch ms).
+    pub(super) start_ms: i64,
 }
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Read> {
@@ -57,6 +73,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Read> {
     std::fs::write(dir.join("appointment.json"), &appointment.body)?;
     std::fs::write(dir.join("slots.json"), &slots.body)?;
     let (ceiling_url, _ceiling) = start_ceiling(ctx).await?;
+    let work = read_ceiling::Work::open(ctx).await?;
     ctx.settle().await;
     let measure = |base: String, shape: Shape| {
         let op = request_op(&ctx.http, base, token.clone(), targets.clone(), shape);
@@ -67,6 +84,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Read> {
     system_mix.check("read")?;
     let ceiling_mix = measure(ceiling_url.clone(), Shape::Mix).await?;
     ceiling_mix.check("read ceiling")?;
+    let work_mix = read_ceiling::measure(ctx, &work, &targets, Shape::Mix).await?;
+    work_mix.check("read same-work ceiling")?;
     let mut endpoints = Vec::new();
     if !ctx.budget.quick {
         for shape in [Shape::Appointment, Shape::Slots] {
@@ -74,9 +93,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Read> {
             system.check("read")?;
             let ceiling = measure(ceiling_url.clone(), shape).await?;
             ceiling.check("read ceiling")?;
-            endpoints.push(Some(endpoint(&system, &ceiling)));
+            let same_work = read_ceiling::measure(ctx, &work, &targets, shape).await?;
+            same_work.check("read same-work ceiling")?;
+            endpoints.push(Some(endpoint(&system, &ceiling, &same_work)));
         }
     }
+    work.close().await;
     ctx.settle().await;
     let mut endpoints = endpoints.into_iter();
     Ok(Read {
@@ -86,13 +108,16 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Read> {
         p50_ms: round(system_mix.p50()),
         p99_ms: round(system_mix.p99()),
         ceiling_p99_ms: round(ceiling_mix.p99()),
+        work_ceiling_rps: round(work_mix.rps()),
+        work_ratio: ratio(system_mix.rps(), work_mix.rps()),
+        work_ceiling_p99_ms: round(work_mix.p99()),
         concurrency: ctx.budget.concurrency,
         appointment: endpoints.next().flatten(),
         slots: endpoints.next().flatten(),
     })
 }
 
-fn endpoint(system: &Stats, ceiling: &Stats) -> Endpoint {
+fn endpoint(system: &Stats, ceiling: &Stats, same_work: &Stats) -> Endpoint {
     Endpoint {
         rps: round(system.rps()),
         ceiling_rps: round(ceiling.rps()),
@@ -100,6 +125,9 @@ fn endpoint(system: &Stats, ceiling: &Stats) -> Endpoint {
         p50_ms: round(system.p50()),
         p99_ms: round(system.p99()),
         ceiling_p99_ms: round(ceiling.p99()),
+        work_ceiling_rps: round(same_work.rps()),
+        work_ratio: ratio(system.rps(), same_work.rps()),
+        work_ceiling_p99_ms: round(same_work.p99()),
     }
 }
 
@@ -124,11 +152,7 @@ fn request_op(
     let base = Arc::new(base);
     move |n| -> OpFuture {
         let target = &targets[n as usize % targets.len()];
-        let shape = match shape {
-            Shape::Mix if n % 2 == 1 => Shape::Slots,
-            other => other,
-        };
-        let url = format!("{base}{}", path(target, shape));
+        let url = format!("{base}{}", path(target, shape.of(n)));
         let (http, token) = (http.clone(), token.clone());
         Box::pin(async move {
             http.get(&url, &token).await?.expect(200)?;
@@ -155,6 +179,7 @@ pub(super) async fn book_targets(
                 appointment_id: body["id"].as_i64().context("no appointment id")?,
                 doctor_id: booking.doctor_id,
                 day: booking.start()[..10].to_owned(),
+                start_ms: booking.start_ms,
             });
         }
     }

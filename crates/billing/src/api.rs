@@ -66,15 +66,10 @@ pub async fn list(
         }
     };
     let (items, total) = state.store.list(&scoped, page).await?;
-    for invoice in &items {
-        let resource = format!("invoice/{}", invoice.id);
-        let patient = Some(invoice.patient_id);
-        state
-            .store
-            .audit()
-            .outcome(&ctx, patient, Action::List, &resource, Ok(()))
-            .await?;
-    }
+    let listed = items
+        .iter()
+        .map(|i| (Some(i.patient_id), format!("invoice/{}", i.id)));
+    state.store.audit().record_page(&ctx, listed).await?;
     Ok(axum::Json(Page::new(items, page, total)))
 }
 

@@ -59,15 +59,11 @@ pub async fn list(
     }))?;
     let scoped = policy::scope_list(&ctx.principal, filter)?;
     let (items, total) = state.store.list(&scoped, page).await?;
-    for appointment in &items {
-        let resource = format!("appointment/{}", appointment.id);
-        let patient = Some(appointment.patient_id);
-        state
-            .store
-            .audit()
-            .outcome(&ctx, patient, Action::List, &resource, Ok(()))
-            .await?;
-    }
+    // Every appointment that leaves the service is on the trail: one submission per page.
+    let listed = items
+        .iter()
+        .map(|a| (Some(a.patient_id), format!("appointment/{}", a.id)));
+    state.store.audit().record_page(&ctx, listed).await?;
     Ok(axum::Json(Page::new(items, page, total)))
 }
 

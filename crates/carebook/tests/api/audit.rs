@@ -105,4 +105,89 @@ async fn patient_data_accesses_are_audited_without_personal_data(app: &TestApp) 
     );
 }
 
-on_both_backends!(patient_data_accesses_are_audited_without_personal_data);
+/// The trail's entries written for one request.
+async fn entries_of(app: &TestApp, request_id: &str) -> Vec<Value> {
+    let trail = app.get("/api/audit?size=100").await.expect(200).body;
+    assert!(
+        trail["total"].as_i64().unwrap() <= 100,
+        "the trail outgrew one page"
+    );
+    trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["requestId"] == request_id)
+        .cloned()
+        .collect()
+}
+
+/// Reads sent at once are each on the trail exactly once (their rows are committed together),
+/// and a listed page leaves one row per item it returned.
+async fn concurrent_reads_and_a_page_are_each_audited_once(app: &TestApp) {
+    let doctor = app.create_doctor(1).await;
+    let mut appointments = Vec::new();
+    for (n, time) in [(1, "09:00"), (2, "09:30"), (3, "10:00")] {
+        let patient = app.create_patient(n).await;
+        let reply = app.book(patient, doctor, &monday_at(time)).await;
+        appointments.push(reply.expect(201).id());
+    }
+
+    let reads = (0..24).map(|n| {
+        let id = appointments[n % appointments.len()];
+        app.http
+            .get(format!("{}/api/appointments/{id}", app.gateway))
+            .bearer_auth(&app.admin_token)
+            .header("x-request-id", format!("concurrent-read-{n}"))
+            .send()
+    });
+    for answer in futures::future::join_all(reads).await {
+        assert_eq!(answer.unwrap().status(), 200);
+    }
+    for n in 0..24 {
+        let entries = entries_of(app, &format!("concurrent-read-{n}")).await;
+        assert_eq!(entries.len(), 1, "read {n}: {entries:?}");
+        let id = appointments[n % appointments.len()];
+        assert_eq!(entries[0]["resource"], format!("appointment/{id}"));
+        assert_eq!(entries[0]["action"], "READ");
+    }
+
+    let page = app
+        .http
+        .get(format!(
+            "{}/api/appointments?doctorId={doctor}&size=2",
+            app.gateway
+        ))
+        .bearer_auth(&app.admin_token)
+        .header("x-request-id", "listed-page")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page: Value = page.json().await.unwrap();
+    let mut listed: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("appointment/{}", a["id"]))
+        .collect();
+    assert_eq!(listed.len(), 2);
+    let mut audited: Vec<String> = entries_of(app, "listed-page")
+        .await
+        .iter()
+        .inspect(|e| {
+            assert_eq!(
+                (&e["action"], &e["outcome"]),
+                (&json!("LIST"), &json!("SUCCESS"))
+            )
+        })
+        .map(|e| e["resource"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    audited.sort();
+    assert_eq!(audited, listed);
+}
+
+on_both_backends!(
+    patient_data_accesses_are_audited_without_personal_data,
+    concurrent_reads_and_a_page_are_each_audited_once,
+);

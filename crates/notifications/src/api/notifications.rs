@@ -42,17 +42,11 @@ pub async fn list(
         Err(refused) => return Err(audit_refusal(&state, &ctx, &asked, refused).await),
     };
     let (items, total) = state.store.list(&access, page).await?;
-    for n in items
+    let listed = items
         .iter()
         .filter(|n| n.recipient.kind == RecipientType::Patient)
-    {
-        let resource = format!("notification/{}", n.id);
-        let patient = Some(n.recipient.id);
-        state
-            .audit
-            .outcome(&ctx, patient, Action::List, &resource, Ok(()))
-            .await?;
-    }
+        .map(|n| (Some(n.recipient.id), format!("notification/{}", n.id)));
+    state.audit.record_page(&ctx, listed).await?;
     let items = items.iter().map(|n| n.to_wire(&state.templates)).collect();
     Ok(axum::Json(Page::new(items, page, total)))
 }

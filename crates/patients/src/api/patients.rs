@@ -111,13 +111,10 @@ pub async fn list(
     let access = state.policy.may_list(&ctx.principal, &forwarded).await?;
     let (items, total) = state.store.list(q, &access, page).await?;
     // Every patient whose data left the service is on the trail.
-    for patient in &items {
-        let resource = format!("patient/{}", patient.id);
-        state
-            .audit
-            .outcome(&ctx, Some(patient.id), Action::List, &resource, Ok(()))
-            .await?;
-    }
+    let listed = items
+        .iter()
+        .map(|p| (Some(p.id), format!("patient/{}", p.id)));
+    state.audit.record_page(&ctx, listed).await?;
     Ok(axum::Json(Page::new(items, page, total)))
 }
 

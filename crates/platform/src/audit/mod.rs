@@ -6,10 +6,13 @@
 pub mod api;
 mod context;
 mod query;
+#[cfg(test)]
+mod tests;
+mod writer;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, AnyConnection, Executor};
+use sqlx::AnyConnection;
 use utoipa::ToSchema;
 
 pub use context::AuditContext;
@@ -17,6 +20,7 @@ pub use query::{AuditFilter, AuditQuery};
 
 use crate::db::Db;
 use crate::time::{from_millis, to_millis};
+use writer::{NewRow, Writer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -94,16 +98,23 @@ pub struct AuditEntry {
 pub struct AuditLog {
     db: Db,
     service: &'static str,
+    writer: Writer,
 }
 
 impl AuditLog {
     pub fn new(db: Db, service: &'static str) -> Self {
-        Self { db, service }
+        Self {
+            writer: Writer::new(db.clone()),
+            db,
+            service,
+        }
     }
 
-    /// Records one access in its own statement. A failure to write is logged and answered 500
-    /// by the caller: an access that cannot be audited must not silently succeed. A change's
-    /// row belongs in the change's transaction instead ([`Self::record_in`]).
+    /// Records one access, committed together with the rows of concurrent requests (group
+    /// commit) and durable when this returns. A failure to write is answered 500 (503 when
+    /// the database is unreachable): an access that cannot be audited must not silently
+    /// succeed. A change's row belongs in the change's transaction instead
+    /// ([`Self::record_in`]).
     pub async fn record(
         &self,
         ctx: &AuditContext,
@@ -112,8 +123,24 @@ impl AuditLog {
         resource: &str,
         outcome: Outcome,
     ) -> crate::Result<()> {
-        let row = self.row(ctx, patient_id, action, resource, outcome);
-        insert(self.db.pool(), &row).await
+        let row = self.row(ctx, patient_id, action, resource.to_owned(), outcome);
+        self.writer.write(vec![row]).await
+    }
+
+    /// Records that the caller was given every item of a page — `(patient id, resource)` each —
+    /// as one submission: the page's rows are written by one statement and commit together.
+    pub async fn record_page(
+        &self,
+        ctx: &AuditContext,
+        items: impl IntoIterator<Item = (Option<i64>, String)>,
+    ) -> crate::Result<()> {
+        let rows = items
+            .into_iter()
+            .map(|(patient_id, resource)| {
+                self.row(ctx, patient_id, Action::List, resource, Outcome::Success)
+            })
+            .collect();
+        self.writer.write(rows).await
     }
 
     /// Records a successful change inside the change's own transaction: the change and its
@@ -126,25 +153,36 @@ impl AuditLog {
         action: Action,
         resource: &str,
     ) -> crate::Result<()> {
-        let row = self.row(ctx, patient_id, action, resource, Outcome::Success);
-        insert(conn, &row).await
+        let row = self.row(
+            ctx,
+            patient_id,
+            action,
+            resource.to_owned(),
+            Outcome::Success,
+        );
+        writer::insert(conn, &[&row]).await?;
+        Ok(())
     }
 
-    fn row<'a>(
+    fn row(
         &self,
-        ctx: &'a AuditContext,
+        ctx: &AuditContext,
         patient_id: Option<i64>,
         action: Action,
-        resource: &'a str,
+        resource: String,
         outcome: Outcome,
-    ) -> NewRow<'a> {
+    ) -> NewRow {
         NewRow {
+            at: to_millis(Timestamp::now()),
             service: self.service,
-            ctx,
+            actor_id: ctx.principal.user_id,
+            actor_role: ctx.principal.role.as_str(),
             patient_id,
             action,
             resource,
             outcome,
+            endpoint: ctx.endpoint.clone(),
+            request_id: ctx.request_id.clone(),
         }
     }
 
@@ -165,39 +203,6 @@ impl AuditLog {
     pub fn db(&self) -> &Db {
         &self.db
     }
-}
-
-struct NewRow<'a> {
-    service: &'static str,
-    ctx: &'a AuditContext,
-    patient_id: Option<i64>,
-    action: Action,
-    resource: &'a str,
-    outcome: Outcome,
-}
-
-async fn insert<'c>(
-    conn: impl Executor<'c, Database = Any>,
-    row: &NewRow<'_>,
-) -> crate::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, service, actor_id, actor_role, patient_id, action, \
-         resource, outcome, endpoint, request_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(to_millis(Timestamp::now()))
-    .bind(row.service)
-    .bind(row.ctx.principal.user_id)
-    .bind(row.ctx.principal.role.as_str())
-    .bind(row.patient_id)
-    .bind(row.action.as_str())
-    .bind(row.resource)
-    .bind(row.outcome.as_str())
-    .bind(&row.ctx.endpoint)
-    .bind(&row.ctx.request_id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
