@@ -64,6 +64,18 @@ pub fn init(format: LogFormat, export: SpanExport, service_name: &str) -> Teleme
     Telemetry(installed.is_ok().then_some(provider))
 }
 
+/// For a test binary that checks traces: `provider` gets every span; JSON log lines go to the
+/// test harness, which shows them for failed tests only. Later calls change nothing.
+pub fn init_for_tests(provider: SdkTracerProvider) -> Telemetry {
+    let tracer = provider.tracer("carebook");
+    let subscriber = subscriber(
+        LogFormat::Json,
+        tracer,
+        tracing_subscriber::fmt::TestWriter::new,
+    );
+    Telemetry(subscriber.try_init().is_ok().then_some(provider))
+}
+
 /// Log lines in `format` to `writer`, and the spans to `tracer`.
 fn subscriber<W>(format: LogFormat, tracer: Tracer, writer: W) -> impl Subscriber + Send + Sync
 where
