@@ -3,8 +3,8 @@
 //! committed all share the trace id the client sent, each span the child of the one before.
 //!
 //! In the embedded mode (SQLite, in-process bus) and the distributed one (PostgreSQL,
-//! RabbitMQ). Its own test binary, because it owns the process's one global subscriber: every span of
-//! the whole system ends up in the in-memory exporter installed here.
+//! RabbitMQ). Its own test binary, because it owns the process's one global subscriber: every
+//! span of the whole system ends up in the in-memory exporter installed here.
 
 #![allow(clippy::unwrap_used)]
 
