@@ -9,7 +9,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request};
 use axum::routing::get;
 use opentelemetry::trace::{SpanKind, TracerProvider as _};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::{
+    InMemorySpanExporter, Sampler, SdkTracerProvider, ShouldSample, SpanData,
+};
 use serde_json::Value;
 use tower::ServiceExt;
 use tracing::Span;
@@ -54,14 +56,21 @@ impl Lines {
     }
 }
 
-/// A JSON-logging subscriber whose spans end up in the returned exporter.
-fn scoped() -> (
+type Scoped = (
     tracing::subscriber::DefaultGuard,
     Lines,
     InMemorySpanExporter,
-) {
+);
+
+/// A JSON-logging subscriber whose spans end up in the returned exporter.
+fn scoped() -> Scoped {
+    scoped_sampling(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+}
+
+fn scoped_sampling(sampler: impl ShouldSample + 'static) -> Scoped {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
+        .with_sampler(sampler)
         .with_simple_exporter(exporter.clone())
         .build();
     let lines = Lines::default();
@@ -148,6 +157,25 @@ async fn a_request_without_a_caller_starts_a_trace() {
         logged["span"]["trace_id"],
         server.span_context.trace_id().to_string()
     );
+}
+
+#[tokio::test]
+async fn health_checks_and_scrapes_are_not_traced() {
+    let always = Sampler::AlwaysOn;
+    let (_guard, _lines, exporter) = scoped_sampling(traces::ProbesUnsampled(Box::new(always)));
+    let app = service_app(
+        "patients",
+        Router::new().route("/things/{id}", get(pass_on)),
+        Readiness::new(|| async { Ok(()) }),
+        Authenticator::for_identity(&["http://127.0.0.1:9".to_owned()]),
+    );
+    for path in ["/health/live", "/health/ready", "/metrics", "/things/7"] {
+        let request = Request::get(path).body(Body::empty()).expect("a request");
+        app.clone().oneshot(request).await.expect("infallible");
+    }
+    let spans = exporter.get_finished_spans().expect("spans");
+    let names: Vec<&str> = spans.iter().map(|span| span.name.as_ref()).collect();
+    assert_eq!(names, ["GET /things/{id}"]);
 }
 
 #[test]

@@ -13,12 +13,15 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use opentelemetry::Context;
+use opentelemetry::KeyValue;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::TraceContextExt;
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    Sampler, SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample,
+};
 use tracing::Span;
 use tracing::field::{Empty, display};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -51,13 +54,53 @@ pub(super) fn provider(
             .with_http()
             .build()?;
         // The sampler comes from `OTEL_TRACES_SAMPLER` (default: parent-based, always on).
-        Ok(provider.with_batch_exporter(exporter).build())
+        let sampler = opentelemetry_sdk::trace::Config::default().sampler;
+        Ok(provider
+            .with_sampler(ProbesUnsampled(sampler))
+            .with_batch_exporter(exporter)
+            .build())
     } else {
         // Nothing is recorded unless a caller asked for it (a sampled `traceparent`), so that
         // a downstream service that exports still sees the caller's decision.
+        let sampler = Sampler::ParentBased(Box::new(Sampler::AlwaysOff));
         Ok(provider
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)))
+            .with_sampler(ProbesUnsampled(Box::new(sampler)))
             .build())
+    }
+}
+
+/// Health checks and scrapes (every few seconds, from the gateway, the orchestrator and
+/// Prometheus) are not traced; every other span is sampled as the wrapped sampler says.
+#[derive(Debug, Clone)]
+pub(super) struct ProbesUnsampled(pub(super) Box<dyn ShouldSample>);
+
+const PROBES: [&str; 3] = ["/health/live", "/health/ready", "/metrics"];
+
+impl ShouldSample for ProbesUnsampled {
+    fn should_sample(
+        &self,
+        parent: Option<&Context>,
+        trace_id: TraceId,
+        name: &str,
+        kind: &SpanKind,
+        attributes: &[KeyValue],
+        links: &[Link],
+    ) -> SamplingResult {
+        let probe = *kind == SpanKind::Server
+            && attributes.iter().any(|kv| {
+                kv.key.as_str() == "http.route" && PROBES.contains(&kv.value.as_str().as_ref())
+            });
+        if probe {
+            return SamplingResult {
+                decision: SamplingDecision::Drop,
+                attributes: Vec::new(),
+                trace_state: parent
+                    .map(|cx| cx.span().span_context().trace_state().clone())
+                    .unwrap_or_default(),
+            };
+        }
+        self.0
+            .should_sample(parent, trace_id, name, kind, attributes, links)
     }
 }
 
