@@ -60,7 +60,10 @@ pub fn init(format: LogFormat, export: SpanExport, service_name: &str) -> Teleme
             .with_sampler(Sampler::AlwaysOff)
             .build()
     });
-    let installed = subscriber(format, provider.tracer("carebook"), std::io::stdout).try_init();
+    // The standard switch: no spans, no trace ids, nothing passed on (e.g. to measure the cost).
+    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let tracer = (!disabled).then(|| provider.tracer("carebook"));
+    let installed = subscriber(format, tracer, std::io::stdout).try_init();
     Telemetry(installed.is_ok().then_some(provider))
 }
 
@@ -70,25 +73,31 @@ pub fn init_for_tests(provider: SdkTracerProvider) -> Telemetry {
     let tracer = provider.tracer("carebook");
     let subscriber = subscriber(
         LogFormat::Json,
-        tracer,
+        Some(tracer),
         tracing_subscriber::fmt::TestWriter::new,
     );
     Telemetry(subscriber.try_init().is_ok().then_some(provider))
 }
 
-/// Log lines in `format` to `writer`, and the spans to `tracer`.
-fn subscriber<W>(format: LogFormat, tracer: Tracer, writer: W) -> impl Subscriber + Send + Sync
+/// Log lines in `format` to `writer`, and the spans to `tracer` (none: no OpenTelemetry at all).
+fn subscriber<W>(
+    format: LogFormat,
+    tracer: Option<Tracer>,
+    writer: W,
+) -> impl Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     // Without context activation a request's span stays open to naming until routing has
     // matched (`traces::name_request_span`); parents follow the `tracing` span tree.
-    let otel = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        .with_context_activation(false)
-        .with_location(false)
-        .with_threads(false)
-        .with_target(false);
+    let otel = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_context_activation(false)
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+    });
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper_util=warn"));
     let logs: Box<dyn Layer<Registry> + Send + Sync> = match format {

@@ -75,7 +75,7 @@ fn scoped_sampling(sampler: impl ShouldSample + 'static) -> Scoped {
         .build();
     let lines = Lines::default();
     let writer = lines.clone();
-    let subscriber = subscriber(LogFormat::Json, provider.tracer("test"), move || {
+    let subscriber = subscriber(LogFormat::Json, Some(provider.tracer("test")), move || {
         writer.clone()
     });
     (
