@@ -3,8 +3,10 @@
 //! committed all share the trace id the client sent, each span the child of the one before.
 //!
 //! In the embedded mode (SQLite, in-process bus) and the distributed one (PostgreSQL,
-//! RabbitMQ). Its own test binary, because it owns the process's one global subscriber: every
-//! span of the whole system ends up in the in-memory exporter installed here.
+//! RabbitMQ). And the business metrics a booking moves.
+//!
+//! Its own test binary, because it owns the process's one global subscriber: every span of the
+//! whole system ends up in the in-memory exporter installed here.
 
 #![allow(clippy::unwrap_used)]
 
@@ -168,4 +170,55 @@ async fn one_booking_is_one_trace(app: &TestApp, trace: &str) {
         descends_from(&spans, consumer, appointments),
         "the consumer's span continues the booking's: {consumer:#?}"
     );
+}
+
+/// The business metrics a booking moves, as the process's `/metrics` shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_and_its_events_show_in_the_business_metrics() {
+    exporter();
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doctor = app.create_doctor(1).await;
+    let patient = app.create_patient(1).await;
+    app.book(patient, doctor, &monday_at("11:00"))
+        .await
+        .expect(201);
+    app.book(patient, doctor, &monday_at("11:00"))
+        .await
+        .expect(409);
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let wanted = [
+        r#"bookings_total{outcome="booked"}"#,
+        r#"bookings_total{outcome="conflict"}"#,
+        r#"events_published_total{source="appointments",type="AppointmentRequested"}"#,
+        r#"events_delivery_delay_seconds_bucket{consumer="notifications""#,
+        r#"events_queue_depth{queue="notifications"}"#,
+        r#"outbox_pending_events{service="appointments"}"#,
+        r#"outbox_oldest_pending_age_seconds{service="appointments"}"#,
+        r#"notification_deliveries_total{channel="IN_APP",status="SENT"}"#,
+    ];
+    loop {
+        let scraped = app
+            .http
+            .get(format!("{}/metrics", app.gateway))
+            .send()
+            .await
+            .expect("the gateway answers")
+            .text()
+            .await
+            .expect("a body");
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|series| !scraped.contains(series))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "missing {missing:?} in:\n{scraped}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
