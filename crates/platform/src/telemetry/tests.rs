@@ -215,3 +215,52 @@ fn an_event_without_a_trace_gets_a_trace_of_its_own() {
     assert!(consume.span_context.is_valid());
     assert_eq!(consume.parent_span_id.to_string(), "0000000000000000");
 }
+
+/// Handles every event without writing anything but the inbox row.
+struct Accept;
+
+impl crate::events::Handler for Accept {
+    fn handle<'a>(
+        &'a self,
+        _conn: &'a mut sqlx::AnyConnection,
+        _event: &'a crate::outbox::Envelope,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn each_event_of_a_batch_is_handled_in_its_own_trace() {
+    static NO_MIGRATIONS: crate::db::Migrations = crate::db::Migrations {
+        sqlite: &sqlx::migrate!("./tests/no-migrations"),
+        postgres: &sqlx::migrate!("./tests/no-migrations"),
+    };
+    let test = crate::testing::TestDatabase::sqlite(&NO_MIGRATIONS).await;
+    let (_guard, _lines, exporter) = scoped();
+    let traces = ["0af7651916cd43dd8448eb211c80319c", CALLER_TRACE];
+    let events: Vec<crate::outbox::Envelope> = traces
+        .iter()
+        .map(|trace| crate::outbox::Envelope {
+            id: uuid::Uuid::now_v7(),
+            event_type: "Happened".to_owned(),
+            occurred_at: jiff::Timestamp::now(),
+            source: "test".to_owned(),
+            data: serde_json::json!({}),
+            traceparent: Some(format!("00-{trace}-{CALLER_SPAN}-01")),
+        })
+        .collect();
+    let batch: Vec<&crate::outbox::Envelope> = events.iter().collect();
+
+    crate::events::deliver_batch(&test.db, "test", &Accept, &batch)
+        .await
+        .expect("delivered");
+
+    let spans = exporter.get_finished_spans().expect("spans");
+    let handled: Vec<String> = spans
+        .iter()
+        .filter(|span| span.span_kind == SpanKind::Consumer)
+        .inspect(|span| assert_eq!(span.parent_span_id.to_string(), CALLER_SPAN))
+        .map(|span| span.span_context.trace_id().to_string())
+        .collect();
+    assert_eq!(handled, traces);
+}
