@@ -26,6 +26,7 @@ fn envelope(event_type: &str, data: impl serde::Serialize) -> Envelope {
         occurred_at: "2026-12-01T12:00:00Z".parse().unwrap(),
         source: "test".to_owned(),
         data: serde_json::to_value(data).unwrap(),
+        traceparent: None,
     }
 }
 

@@ -82,6 +82,7 @@ fn envelope(event_type: &str, changed: &AppointmentChanged) -> Envelope {
         occurred_at: Timestamp::now(),
         source: "appointments".to_owned(),
         data: serde_json::to_value(changed).unwrap(),
+        traceparent: None,
     }
 }
 

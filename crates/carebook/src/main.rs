@@ -9,7 +9,7 @@ use carebook::system::{self, SystemConfig};
 use clap::{Parser, Subcommand};
 use platform::config::Service;
 use platform::server::{StartGate, shutdown_signal};
-use platform::telemetry::{LogFormat, init_logging};
+use platform::telemetry::{self, LogFormat, SpanExport};
 
 #[derive(Debug, Parser)]
 #[command(version, about = "carebook: healthcare appointment scheduling")]
@@ -64,11 +64,15 @@ async fn main() -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Up {
         no_demo_data: false,
     });
-    let default_format = match command {
-        Command::Serve { .. } => LogFormat::Json,
-        _ => LogFormat::Pretty,
+    let (default_format, service_name) = match &command {
+        Command::Serve { service } => (LogFormat::Json, service.as_str()),
+        _ => (LogFormat::Pretty, "carebook"),
     };
-    init_logging(LogFormat::from_env(default_format));
+    let _telemetry = telemetry::init(
+        LogFormat::from_env(default_format),
+        SpanExport::FromEnv,
+        service_name,
+    );
     for name in platform::config::unknown_vars() {
         tracing::warn!(variable = %name, "unknown CAREBOOK_ variable ignored");
     }

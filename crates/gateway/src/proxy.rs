@@ -17,6 +17,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use platform::client::IDEMPOTENCY_KEY;
 use platform::server::REQUEST_ID;
+use platform::telemetry::traces;
 
 use crate::client::{HttpClient, ProxyBody};
 use crate::error::ProxyError;
@@ -135,6 +136,8 @@ impl Outgoing {
             client_ip,
             parts.extensions.get::<ViaTls>().is_some(),
         );
+        // The upstream's span is a child of this request's, whatever trace the client named.
+        traces::inject(&tracing::Span::current(), &mut headers);
         let path_and_query = parts
             .uri
             .path_and_query()

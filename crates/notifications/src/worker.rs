@@ -97,6 +97,9 @@ impl Worker {
                 Outcome::Failed { .. } => (&mut pass.failed, "FAILED"),
             };
             *counter += 1;
+            metrics::counter!("notification_deliveries_total",
+                "channel" => n.channel.as_str(), "status" => status)
+            .increment(1);
             tracing::info!(
                 notification_id = n.id,
                 channel = n.channel.as_str(),

@@ -18,6 +18,21 @@ pub struct Envelope {
     pub occurred_at: Timestamp,
     pub source: String,
     pub data: serde_json::Value,
+    /// The W3C trace context of the request that committed the event, so that its consumers'
+    /// spans continue that request's trace; absent when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+}
+
+impl Envelope {
+    /// The envelope as API.md documents it, for parties outside carebook (webhooks): without
+    /// the internal trace context.
+    pub fn to_public_json(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&Envelope {
+            traceparent: None,
+            ..self.clone()
+        })
+    }
 }
 
 /// Writes an event of `event_type` about `aggregate_id` into the outbox of the transaction's database.
@@ -34,6 +49,7 @@ pub async fn append(
         occurred_at: Timestamp::now(),
         source: source.to_owned(),
         data: serde_json::to_value(data)?,
+        traceparent: crate::telemetry::traces::traceparent(&tracing::Span::current()),
     };
     sqlx::query(
         "INSERT INTO outbox (event_id, event_type, aggregate_id, payload, occurred_at) \

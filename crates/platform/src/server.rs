@@ -30,6 +30,7 @@ use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::error::{ApiError, PROBLEM_JSON, Problem};
 use crate::events::EventBus;
+use crate::telemetry::traces;
 use crate::wire::Guarded;
 use crate::{request_id, security, telemetry};
 
@@ -99,6 +100,7 @@ pub fn service_app(
         .layer(middleware::from_fn(move |req, next| {
             telemetry::record_metrics(service, req, next)
         }))
+        .layer(middleware::from_fn(traces::name_request_span))
         .layer(
             ServiceBuilder::new()
                 // Outermost, so every answer gets them, even a caught panic's.
@@ -109,15 +111,11 @@ pub fn service_app(
                 ]))
                 // Drops a client's unacceptable id before anything records it.
                 .layer(middleware::from_fn(request_id::assign))
-                .layer(TraceLayer::new_for_http().make_span_with(move |req: &Request| {
-                    let id = req
-                        .headers()
-                        .get(REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default();
-                    // The path only: query strings may carry search terms (names).
-                    tracing::info_span!("request", service, method = %req.method(), path = %req.uri().path(), request_id = %id)
-                }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(move |req: &Request| traces::request_span(service, req))
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()

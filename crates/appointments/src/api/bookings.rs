@@ -36,6 +36,7 @@ pub async fn create(
         booking::book(&state, may, input, key, (&ctx, &forwarded)).await
     }
     .await;
+    count_booking(&result);
     // A booking's audit row committed with it; a replay or a refusal is recorded here.
     let resource = match &result {
         Ok(Booked::Created(_)) => None,
@@ -101,4 +102,24 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>> {
             "must be 1 to 255 visible ASCII characters",
         )),
     }
+}
+
+/// `bookings_total{outcome}`: what became of each booking request.
+fn count_booking(result: &Result<Booked>) {
+    let outcome = match result {
+        Ok(Booked::Created(_)) => "booked",
+        Ok(Booked::Replayed(_)) => "replayed",
+        Err(ApiError::Conflict(_)) => "conflict",
+        Err(ApiError::Forbidden | ApiError::Unauthorized(_)) => "forbidden",
+        Err(ApiError::Unavailable(_)) => "unavailable",
+        Err(ApiError::Internal(_)) => "error",
+        // A patient's or doctor's service refused: the booking's problem, or theirs.
+        Err(ApiError::Upstream(problem)) => match problem.status {
+            409 => "conflict",
+            status if status >= 500 => "unavailable",
+            _ => "invalid",
+        },
+        Err(_) => "invalid",
+    };
+    metrics::counter!("bookings_total", "outcome" => outcome).increment(1);
 }

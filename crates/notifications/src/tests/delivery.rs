@@ -325,6 +325,7 @@ async fn contacts_are_cached_until_a_profile_event_drops_them(db: TestDatabase) 
         occurred_at: h.now(),
         source: "patients".to_owned(),
         data: serde_json::json!({"patientId": PATIENT}),
+        traceparent: None,
     };
     directory.forget(&event).await;
     assert_eq!(

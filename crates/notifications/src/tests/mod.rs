@@ -192,6 +192,7 @@ pub fn envelope(event_type: &str, changed: &AppointmentChanged) -> Envelope {
         occurred_at: t0(),
         source: "appointments".to_owned(),
         data: serde_json::to_value(changed).unwrap(),
+        traceparent: None,
     }
 }
 

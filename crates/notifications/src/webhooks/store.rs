@@ -219,7 +219,7 @@ pub async fn enqueue(
     )
     .bind(event.id.to_string())
     .bind(&event.event_type)
-    .bind(serde_json::to_string(event)?)
+    .bind(event.to_public_json()?)
     .bind(to_millis(now))
     .bind(format!("%,{},%", event.event_type))
     .execute(conn)

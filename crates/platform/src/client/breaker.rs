@@ -2,9 +2,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Opens after `threshold` consecutive failures; after `cool_down` one trial call is let
-/// through, and its outcome closes or re-opens the circuit.
+/// through, and its outcome closes or re-opens the circuit. The gauge
+/// `circuit_breakers_open{service}` counts the open circuits toward each service (each caller
+/// has its own), and `circuit_breaker_opened_total{service}` how often one opened.
 #[derive(Debug)]
 pub struct CircuitBreaker {
+    /// The service the calls go to, for the metrics.
+    service: &'static str,
     threshold: u32,
     cool_down: Duration,
     state: Mutex<State>,
@@ -17,8 +21,9 @@ struct State {
 }
 
 impl CircuitBreaker {
-    pub fn new(threshold: u32, cool_down: Duration) -> Self {
+    pub fn new(service: &'static str, threshold: u32, cool_down: Duration) -> Self {
         Self {
+            service,
             threshold,
             cool_down,
             state: Mutex::default(),
@@ -40,6 +45,7 @@ impl CircuitBreaker {
 
     pub fn record(&self, success: bool) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let was_open = state.open_until.is_some();
         if success {
             *state = State::default();
         } else {
@@ -47,6 +53,17 @@ impl CircuitBreaker {
             if state.consecutive_failures >= self.threshold {
                 state.open_until = Some(Instant::now() + self.cool_down);
             }
+        }
+        let open = || metrics::gauge!("circuit_breakers_open", "service" => self.service);
+        match (was_open, state.open_until.is_some()) {
+            (false, true) => {
+                open().increment(1.0);
+                metrics::counter!("circuit_breaker_opened_total", "service" => self.service)
+                    .increment(1);
+                tracing::warn!(service = self.service, "circuit opened");
+            }
+            (true, false) => open().decrement(1.0),
+            _ => {}
         }
     }
 }
@@ -57,7 +74,7 @@ mod tests {
 
     #[test]
     fn opens_after_threshold_and_closes_after_a_successful_trial() {
-        let breaker = CircuitBreaker::new(2, Duration::ZERO);
+        let breaker = CircuitBreaker::new("test", 2, Duration::ZERO);
         breaker.record(false);
         assert!(breaker.allows());
         breaker.record(false);
@@ -69,7 +86,7 @@ mod tests {
 
     #[test]
     fn stays_open_during_cool_down() {
-        let breaker = CircuitBreaker::new(1, Duration::from_secs(60));
+        let breaker = CircuitBreaker::new("test", 1, Duration::from_secs(60));
         breaker.record(false);
         assert!(!breaker.allows());
     }

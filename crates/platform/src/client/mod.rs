@@ -13,11 +13,13 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 pub use breaker::CircuitBreaker;
 pub use forwarded::{Forwarded, IDEMPOTENCY_KEY};
 
 use crate::error::{ApiError, Problem};
+use crate::telemetry::traces;
 
 const GET_ATTEMPTS: u32 = 3;
 
@@ -53,7 +55,7 @@ impl ServiceClient {
                 .collect(),
             next: Arc::default(),
             http,
-            breaker: Arc::new(CircuitBreaker::new(5, Duration::from_secs(5))),
+            breaker: Arc::new(CircuitBreaker::new(service, 5, Duration::from_secs(5))),
         })
     }
 
@@ -125,16 +127,24 @@ impl ServiceClient {
         if !self.breaker.allows() {
             return Err(Failure::BreakerOpen);
         }
+        let span = traces::client_span(self.service, &method);
+        let mut trace_headers = http::HeaderMap::new();
+        traces::inject(&span, &mut trace_headers);
         let first = self.next.fetch_add(1, Ordering::Relaxed);
         let mut outcome = Err(Failure::Transient("no instance".to_owned()));
         for offset in 0..self.bases.len() {
             let base = &self.bases[(first + offset) % self.bases.len()];
-            let mut request =
-                forwarded.apply(self.http.request(method.clone(), format!("{base}{path}")));
+            let mut request = forwarded
+                .apply(self.http.request(method.clone(), format!("{base}{path}")))
+                .headers(trace_headers.clone());
             if let Some(body) = body {
                 request = request.json(body);
             }
-            outcome = match request.send().await {
+            let sent = request.send().instrument(span.clone()).await;
+            if let Ok(response) = &sent {
+                span.record("http.response.status_code", response.status().as_u16());
+            }
+            outcome = match sent {
                 Ok(response) if is_transient(response.status()) => Err(Failure::Transient(
                     format!("answered {}", response.status()),
                 )),

@@ -25,6 +25,7 @@ use crate::outbox::Envelope;
 
 pub const EXCHANGE: &str = "carebook.events";
 const DEAD_LETTER_EXCHANGE: &str = "carebook.dead-letter";
+const TRACEPARENT: &str = "traceparent";
 /// Unacknowledged deliveries a consumer holds at once: a whole batch.
 const PREFETCH: u16 = MAX_BATCH as u16;
 /// A publish whose confirms take longer than this is retried (the inbox absorbs repeats).
@@ -93,7 +94,8 @@ impl AmqpBus {
                 .with_delivery_mode(2)
                 .with_content_type("application/json".into())
                 .with_message_id(event.id.to_string().as_str().into())
-                .with_type(event.event_type.as_str().into());
+                .with_type(event.event_type.as_str().into())
+                .with_headers(trace_headers(event));
             let confirm = channel
                 .basic_publish(
                     EXCHANGE.into(),
@@ -186,7 +188,12 @@ impl AmqpBus {
             let mut readable = Vec::with_capacity(batch.len());
             for delivery in batch {
                 match serde_json::from_slice::<Envelope>(&delivery.data) {
-                    Ok(event) => readable.push((delivery, event)),
+                    Ok(mut event) => {
+                        if event.traceparent.is_none() {
+                            event.traceparent = traceparent_header(&delivery.properties);
+                        }
+                        readable.push((delivery, event));
+                    }
                     Err(_) => {
                         tracing::error!(queue, "unreadable message dead-lettered");
                         delivery.acker.nack(dead_letter()).await?;
@@ -295,6 +302,27 @@ impl AmqpBus {
                 on_event(&event);
             }
         }
+    }
+}
+
+/// The event's trace context as the W3C `traceparent` message header, for tools that follow
+/// traces through the broker.
+fn trace_headers(event: &Envelope) -> FieldTable {
+    let mut headers = FieldTable::default();
+    if let Some(traceparent) = &event.traceparent {
+        headers.insert(
+            TRACEPARENT.into(),
+            AMQPValue::LongString(traceparent.as_str().into()),
+        );
+    }
+    headers
+}
+
+/// The `traceparent` header of a message another publisher sent without it in the envelope.
+fn traceparent_header(properties: &BasicProperties) -> Option<String> {
+    match properties.headers().as_ref()?.inner().get(TRACEPARENT)? {
+        AMQPValue::LongString(value) => String::from_utf8(value.as_bytes().to_vec()).ok(),
+        _ => None,
     }
 }
 

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{AmqpBus, Handler, LocalBus, Subscription, relay};
+use super::{AmqpBus, Handler, LocalBus, Subscription, lag, relay};
 use crate::db::Db;
 use crate::outbox::Envelope;
 
@@ -41,6 +41,7 @@ impl EventBus {
             tracing::error!(error = %err, "using the default relay poll interval");
             relay::DEFAULT_POLL
         });
+        tokio::spawn(lag::watch_outbox(source, db.clone(), shutdown.clone()));
         tokio::spawn(relay::run(db, self.clone(), source, poll, shutdown))
     }
 
@@ -59,6 +60,7 @@ impl EventBus {
                 tokio::spawn(async move { bus.consume(queue, db, handler, shutdown).await })
             }
             Self::Amqp(bus) => {
+                tokio::spawn(lag::watch_queue(bus.clone(), queue, shutdown.clone()));
                 let bus = bus.clone();
                 tokio::spawn(async move { bus.consume(queue, db, handler, shutdown).await })
             }

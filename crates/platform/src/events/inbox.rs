@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::Handler;
 use crate::db::Db;
 use crate::outbox::Envelope;
+use crate::telemetry::traces;
 use crate::time::to_millis;
 
 /// Handler failures after which an event is dead-lettered.
@@ -26,8 +28,29 @@ pub enum Delivered {
 pub(crate) const MAX_BATCH: usize = 32;
 
 /// Runs `handler` on `event` unless `consumer` already handled it, in one transaction with the
-/// inbox row.
+/// inbox row; in a span that continues the trace of the request that committed the event.
 pub async fn deliver(
+    db: &Db,
+    consumer: &str,
+    handler: &dyn Handler,
+    event: &Envelope,
+) -> anyhow::Result<Delivered> {
+    deliver_once(db, consumer, handler, event)
+        .instrument(consumer_span(consumer, event))
+        .await
+}
+
+/// The span of `consumer`'s handling of `event`, in the trace of the request that committed it.
+fn consumer_span(consumer: &str, event: &Envelope) -> tracing::Span {
+    traces::consumer_span(
+        consumer,
+        &event.event_type,
+        &event.id.to_string(),
+        event.traceparent.as_deref(),
+    )
+}
+
+async fn deliver_once(
     db: &Db,
     consumer: &str,
     handler: &dyn Handler,
@@ -48,7 +71,8 @@ pub async fn deliver(
 
 /// Runs `handler` on each event of `events` that `consumer` has not handled yet, in their order,
 /// in one transaction with their inbox rows: one commit, one disk flush, for the whole batch.
-/// An `Err` of any handler rolls the whole batch back.
+/// An `Err` of any handler rolls the whole batch back. Each handler call is a span in the trace
+/// of its own event.
 pub async fn deliver_batch(
     db: &Db,
     consumer: &str,
@@ -61,7 +85,10 @@ pub async fn deliver_batch(
     for event in events {
         // A repeat within the batch finds the row its first copy wrote.
         if record_in_inbox(&mut tx, consumer, event).await? {
-            handler.handle(&mut tx, event).await?;
+            handler
+                .handle(&mut tx, event)
+                .instrument(consumer_span(consumer, event))
+                .await?;
             erased |= handler.erases(event);
             delivered.push(Delivered::Handled);
         } else {
@@ -120,8 +147,11 @@ pub(crate) async fn deliver_all_with_retries(
     if events.len() > 1 {
         match deliver_batch(db, consumer, handler, events).await {
             Ok(delivered) => {
-                for outcome in delivered {
+                for (event, outcome) in events.iter().zip(delivered) {
                     count_consumed(consumer, outcome);
+                    if outcome == Delivered::Handled {
+                        record_delay(consumer, event);
+                    }
                 }
                 metrics::histogram!("events_consumer_batch_size", "consumer" => consumer.to_owned())
                     .record(events.len() as f64);
@@ -167,6 +197,9 @@ pub(crate) async fn deliver_with_retries(
         let err = match deliver(db, consumer, handler, event).await {
             Ok(delivered) => {
                 count_consumed(consumer, delivered);
+                if delivered == Delivered::Handled {
+                    record_delay(consumer, event);
+                }
                 return Outcome::Done;
             }
             Err(err) => err,
@@ -186,6 +219,13 @@ pub(crate) async fn deliver_with_retries(
             () = tokio::time::sleep(backoff(attempt)) => {}
         }
     }
+}
+
+/// How long after its commit `consumer` handled the event: the consumer lag as it is felt.
+fn record_delay(consumer: &str, event: &Envelope) {
+    let delay = jiff::Timestamp::now().duration_since(event.occurred_at);
+    metrics::histogram!("events_delivery_delay_seconds", "consumer" => consumer.to_owned())
+        .record(delay.as_secs_f64().max(0.0));
 }
 
 /// 100 ms, 200 ms, 400 ms, … capped at 10 s.

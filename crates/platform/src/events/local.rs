@@ -38,6 +38,13 @@ struct Delivery {
     done: oneshot::Sender<()>,
 }
 
+impl Queue {
+    /// `events_queue_depth{queue}`: events sent and not yet taken by a consumer.
+    fn depth(&self) -> metrics::Gauge {
+        metrics::gauge!("events_queue_depth", "queue" => self.subscription.queue)
+    }
+}
+
 impl std::fmt::Debug for LocalBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let queues: Vec<_> = self.0.queues.iter().map(|q| q.subscription.queue).collect();
@@ -84,6 +91,7 @@ impl LocalBus {
                         .sender
                         .send(delivery)
                         .map_err(|_| anyhow::anyhow!("the in-process bus is closed"))?;
+                    queue.depth().increment(1.0);
                     acks.push(ack);
                 }
             }
@@ -134,6 +142,7 @@ impl LocalBus {
                     None => return,
                 },
             };
+            queue.depth().decrement(batch.len() as f64);
             let events: Vec<&Envelope> = batch.iter().map(|d| d.event.as_ref()).collect();
             let outcomes =
                 deliver_all_with_retries(&db, queue_name, handler.as_ref(), &events, &shutdown)

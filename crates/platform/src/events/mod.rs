@@ -7,6 +7,7 @@ mod amqp;
 mod bus;
 mod handler;
 mod inbox;
+mod lag;
 mod local;
 mod relay;
 pub(crate) mod wake;

@@ -66,7 +66,7 @@ pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
     sqlx::query_with(AssertSqlSafe(sql), args)
         .execute(db.pool())
         .await?;
-    metrics::counter!("events_published_total").increment(rows.len() as u64);
+    super::lag::count_published(&events);
     Ok(rows.len())
 }
 

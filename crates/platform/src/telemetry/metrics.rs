@@ -1,4 +1,4 @@
-//! Logs and metrics, set up once per process.
+//! The Prometheus recorder and the RED metrics of every HTTP request.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -7,41 +7,15 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Json,
-    Pretty,
-}
-
-impl LogFormat {
-    /// `CAREBOOK_LOG_FORMAT`, else the given default.
-    pub fn from_env(default: LogFormat) -> LogFormat {
-        match crate::config::var("CAREBOOK_LOG_FORMAT").as_deref() {
-            Some("json") => LogFormat::Json,
-            Some("pretty") => LogFormat::Pretty,
-            _ => default,
-        }
-    }
-}
-
-/// Installs the global subscriber; later calls (tests start many apps) are no-ops.
-pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper_util=warn"));
-    let registry = tracing_subscriber::registry().with(filter);
-    let _ = match format {
-        LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
-            .try_init(),
-        LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().compact())
-            .try_init(),
-    };
-}
+/// Buckets of the latency histograms, in seconds.
+const LATENCY_BUCKETS: [f64; 13] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+/// Buckets of the event delivery delay (commit to handled), in seconds.
+const DELAY_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0,
+];
 
 /// The process-wide Prometheus recorder; every service in the process labels its own series.
 pub fn prometheus() -> &'static PrometheusHandle {
@@ -50,10 +24,14 @@ pub fn prometheus() -> &'static PrometheusHandle {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Full("http_request_duration_seconds".to_owned()),
-                &[
-                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                ],
+                &LATENCY_BUCKETS,
             )
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full("events_delivery_delay_seconds".to_owned()),
+                    &DELAY_BUCKETS,
+                )
+            })
             .unwrap_or_else(|_| PrometheusBuilder::new());
         match builder.install_recorder() {
             Ok(handle) => handle,
