@@ -141,7 +141,7 @@ impl AmqpBus {
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(super::inbox::backoff(failures + 2)) => {}
+                () = tokio::time::sleep(super::backoff(failures + 2)) => {}
             }
         }
     }
@@ -248,7 +248,7 @@ impl AmqpBus {
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(super::inbox::backoff(failures + 2)) => {}
+                () = tokio::time::sleep(super::backoff(failures + 2)) => {}
             }
         }
     }

@@ -2,8 +2,6 @@
 //! row naming the event commit together, so a redelivered event finds its row and is skipped.
 //! Consumers hand over what the queue has ready as one batch: one transaction, one commit.
 
-use std::time::Duration;
-
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -216,7 +214,7 @@ pub(crate) async fn deliver_with_retries(
         }
         tokio::select! {
             () = shutdown.cancelled() => return Outcome::Abandoned,
-            () = tokio::time::sleep(backoff(attempt)) => {}
+            () = tokio::time::sleep(super::backoff(attempt)) => {}
         }
     }
 }
@@ -226,12 +224,6 @@ fn record_delay(consumer: &str, event: &Envelope) {
     let delay = jiff::Timestamp::now().duration_since(event.occurred_at);
     metrics::histogram!("events_delivery_delay_seconds", "consumer" => consumer.to_owned())
         .record(delay.as_secs_f64().max(0.0));
-}
-
-/// 100 ms, 200 ms, 400 ms, … capped at 10 s.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(7).saturating_sub(1)))
-        .min(Duration::from_secs(10))
 }
 
 /// Failures of the database connection rather than of the handler's logic.

@@ -21,3 +21,10 @@ pub use relay::relay_once;
 
 #[cfg(test)]
 mod tests;
+
+/// How long to wait after the `attempt`-th failure in a row: 100 ms, 200 ms, 400 ms, … capped
+/// at 10 s (retried deliveries, the relay, the broker and listener connections).
+pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
+    let millis = 100u64.saturating_mul(1 << attempt.min(7).saturating_sub(1));
+    std::time::Duration::from_millis(millis).min(std::time::Duration::from_secs(10))
+}

@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, Arguments, AssertSqlSafe, Connection};
 use tokio_util::sync::CancellationToken;
 
 use super::EventBus;
-use super::inbox::backoff;
+use super::backoff;
 use super::wake::Wakeups;
 use crate::db::{Backend, Db};
 use crate::outbox::Envelope;

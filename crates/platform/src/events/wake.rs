@@ -18,7 +18,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::inbox::backoff;
+use super::backoff;
 use crate::db::{Backend, Db};
 
 /// The `NOTIFY` channel of the outbox trigger.
