@@ -57,6 +57,8 @@ pub(crate) struct Wakeups {
     /// PostgreSQL: where to listen, until the listener is started (by the first wait, so that a
     /// standby relay, which never waits for commits, holds no extra connection).
     listen: Option<(Arc<str>, watch::Sender<u64>, CancellationToken)>,
+    /// A wait ended by a signal (which `changed` marks seen): the next settle owes it its wait.
+    woken: bool,
 }
 
 impl Wakeups {
@@ -67,12 +69,14 @@ impl Wakeups {
             Backend::Sqlite => Self {
                 commits: subscribe(source),
                 listen: None,
+                woken: false,
             },
             Backend::Postgres => {
-                let (woken, commits) = watch::channel(0);
+                let (notified, commits) = watch::channel(0);
                 Self {
                     commits,
-                    listen: Some((db.url().into(), woken, shutdown.clone())),
+                    listen: Some((db.url().into(), notified, shutdown.clone())),
+                    woken: false,
                 }
             }
         }
@@ -81,7 +85,8 @@ impl Wakeups {
     /// Called before each pass: every wake-up so far is then seen by that pass. On SQLite, a
     /// transaction that signalled may still be open; its commit is waited for here.
     pub(crate) async fn settle(&mut self, db: &Db) -> anyhow::Result<()> {
-        let signalled = self.commits.borrow_and_update().has_changed();
+        let signalled =
+            std::mem::take(&mut self.woken) | self.commits.borrow_and_update().has_changed();
         if signalled && db.backend() == Backend::Sqlite {
             db.begin().await?.rollback().await?;
         }
@@ -93,13 +98,15 @@ impl Wakeups {
         if let Some((url, woken, shutdown)) = self.listen.take() {
             tokio::spawn(listen(url, woken, shutdown));
         }
-        let _ = tokio::time::timeout(poll, async {
-            if self.commits.changed().await.is_err() {
+        let commits = &mut self.commits;
+        let woken = tokio::time::timeout(poll, async {
+            if commits.changed().await.is_err() {
                 // The listener stopped (shutting down): only the poll is left.
                 std::future::pending::<()>().await;
             }
         })
         .await;
+        self.woken = woken.is_ok();
     }
 }
 
