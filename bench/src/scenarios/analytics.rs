@@ -42,13 +42,19 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Analytics> {
         rate: RATE,
         ..Analytics::default()
     };
+    // Earlier scenarios of an `all` run booked real appointments, whose facts the consumer
+    // stored: the synthetic ones take the ids above them.
+    let (offset,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(appointment_id), 0) FROM appointment_facts")
+            .fetch_one(db.pool())
+            .await?;
     let mut have = 0;
     for &size in sizes {
         eprintln!("  {size} appointments in the read models");
         let began = Instant::now();
         let seeded = ::analytics::seeding::seed_appointments(
             &db,
-            have + 1,
+            offset + have + 1,
             size - have,
             (first_day, DAYS),
             DOCTORS,
