@@ -31,25 +31,6 @@ use crate::seed::Databases;
 /// The admin's user id (the first account of a fresh identity database), the audit actor.
 pub(super) const ACTOR_ID: i64 = 1;
 
-/// A row of `DoctorStore::calendar`: the doctor's columns, `has_schedule`, then one of the
-/// doctor's hours or periods of time off.
-type CalendarRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    Option<String>,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
 /// The columns of `appointments`, as `insert_if_free` returns them and `find` reads them.
 pub(super) type AppointmentColumns = (
     i64,
@@ -121,26 +102,14 @@ async fn patient_exists(db: &Db, id: i64) -> anyhow::Result<()> {
 
 /// `DoctorStore::calendar` over `from..to` (epoch ms): the doctor, hours and time off in one query.
 pub(super) async fn availability(db: &Db, id: i64, (from, to): (i64, i64)) -> anyhow::Result<()> {
-    let rows: Vec<CalendarRow> = sqlx::query_as(
-        "SELECT d.id, d.name, d.email, d.phone, d.speciality, d.gender, d.available, \
-           d.slot_minutes, d.timezone, d.auto_approve, d.has_schedule, \
-           x.kind, x.a, x.b, x.c \
-         FROM doctors d LEFT JOIN ( \
-           SELECT CAST(1 AS BIGINT) AS kind, weekday AS a, start_minute AS b, \
-             end_minute AS c \
-           FROM doctor_working_hours WHERE doctor_id = $1 \
-           UNION ALL \
-           SELECT CAST(2 AS BIGINT), CAST(0 AS BIGINT), starts_at, ends_at \
-           FROM doctor_time_off WHERE doctor_id = $1 AND starts_at < $2 AND ends_at > $3 \
-         ) x ON 1 = 1 \
-         WHERE d.id = $1",
-    )
-    .bind(id)
-    .bind(to)
-    .bind(from)
-    .fetch_all(db.pool())
-    .await?;
-    anyhow::ensure!(!rows.is_empty(), "no such doctor");
+    let window = contracts::doctors::Slot {
+        start: Timestamp::from_millisecond(from)?,
+        end: Timestamp::from_millisecond(to)?,
+    };
+    let calendar = doctors::DoctorStore::new(db.clone())
+        .calendar(id, window)
+        .await?;
+    calendar.context("no such doctor")?;
     Ok(())
 }
 

@@ -6,6 +6,9 @@ mod domain;
 mod policy;
 mod store;
 
+/// The doctor store, for the benchmark's database ceilings (the same queries as the service).
+pub use store::DoctorStore;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,7 +27,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::schedule::WeeklyHours;
 use crate::domain::slots::WorkingCalendar;
-use crate::store::DoctorStore;
 
 pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &sqlx::migrate!("./migrations/sqlite"),
