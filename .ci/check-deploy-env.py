@@ -14,10 +14,10 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SERVICES = {"gateway", "identity", "patients", "doctors", "appointments", "notifications",
-            "records", "billing", "analytics"}
+            "records", "billing", "analytics", "web"}
 BACKENDS = SERVICES - {"gateway"}
 # Services that publish or consume events: distributed, they need the broker.
-WITH_EVENTS = BACKENDS - {"identity"}
+WITH_EVENTS = BACKENDS - {"identity", "web"}
 NEEDS = {
     "identity": {"CAREBOOK_MASTER_KEY", "CAREBOOK_SERVICE_SECRET"},
     "notifications": {"CAREBOOK_SERVICE_SECRET"},

@@ -109,7 +109,7 @@ impl std::fmt::Debug for NotificationsHook {
     }
 }
 
-const ALL: [Service; 9] = [
+const ALL: [Service; 10] = [
     Service::Gateway,
     Service::Patients,
     Service::Doctors,
@@ -119,6 +119,7 @@ const ALL: [Service; 9] = [
     Service::Billing,
     Service::Records,
     Service::Analytics,
+    Service::Web,
 ];
 
 /// A running set of services; dropping it does not stop them, `shutdown` does.
@@ -323,6 +324,18 @@ async fn app(
             c.clinic = config.clinic.clone();
             analytics::app(c, bus, shutdown).await
         }
+        Service::Web => {
+            let mut c = web::Config::from_env(dir)?;
+            c.database_url = db;
+            // The pages call the public API where this system serves it.
+            c.api_url = urls(Service::Gateway)
+                .into_iter()
+                .next()
+                .context("the gateway's address")?;
+            c.identity_urls = urls(Service::Identity);
+            c.clinic = config.clinic.clone();
+            web::app(c).await
+        }
         Service::Gateway => anyhow::bail!("the gateway is not a backend service"),
     }
 }
@@ -377,6 +390,7 @@ pub async fn serve_one(
         Service::Analytics => {
             analytics::app(analytics::Config::from_env(&data_dir)?, &bus, &background).await?
         }
+        Service::Web => web::app(web::Config::from_env(&data_dir)?).await?,
     };
     let listener = bind(service, listen).await?;
     platform::server::serve_with_plan(listener, app, shutdown, plan).await?;
@@ -405,6 +419,7 @@ pub async fn migrate(data_dir: PathBuf) -> anyhow::Result<()> {
         (Service::Billing, &billing::MIGRATIONS),
         (Service::Records, &records::MIGRATIONS),
         (Service::Analytics, &analytics::MIGRATIONS),
+        (Service::Web, &web::MIGRATIONS),
     ] {
         let db = platform::db::Db::open(service.database_url(&data_dir).as_str(), migrations)
             .await

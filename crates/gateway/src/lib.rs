@@ -37,7 +37,8 @@ use crate::proxy::{Backend, Proxy};
 use crate::upstream::Upstream;
 
 /// Which service owns which path prefix; a prefix covers itself and every path below it.
-/// Other paths are left to the platform's 404 fallback.
+/// Other `/api` paths are left to the platform's 404 fallback; every other path is a page of the
+/// web app ([`PAGES`]).
 const ROUTES: [(&str, Service); 10] = [
     ("/api/patients", Service::Patients),
     ("/api/doctors", Service::Doctors),
@@ -50,6 +51,9 @@ const ROUTES: [(&str, Service); 10] = [
     ("/api/auth", Service::Identity),
     ("/.well-known/jwks.json", Service::Identity),
 ];
+
+/// The web app serves every path no API route, `/docs` or the gateway's own endpoints claim.
+const PAGES: Service = Service::Web;
 
 /// Inside identity's prefix but never routed from outside: service tokens (the most privileged
 /// there are) are for services, which ask an identity instance directly.
@@ -75,6 +79,12 @@ pub fn router(config: GatewayConfig) -> Router {
             Arc::new(upstream)
         })
         .collect();
+    let pages = Arc::new(Upstream::new(
+        PAGES,
+        config.instances(PAGES),
+        config.balancing,
+        client.clone(),
+    ));
     let api = ROUTES.iter().zip(&upstreams).fold(
         docs::routes(config.openapi),
         |api, (&(prefix, _), upstream)| {
@@ -88,12 +98,20 @@ pub fn router(config: GatewayConfig) -> Router {
             api.merge(proxy::routes(prefix, backend))
         },
     );
-    let api = api.merge(audit::routes(trails)).route(
-        NOT_ROUTED,
-        axum::routing::any(|| async {
-            platform::ApiError::NotFound("No such resource.".to_owned())
-        }),
-    );
+    let not_found = || async { platform::ApiError::NotFound("No such resource.".to_owned()) };
+    let api = api
+        .merge(audit::routes(trails))
+        .route(NOT_ROUTED, axum::routing::any(not_found))
+        // An unknown API path is an API 404, not a page.
+        .route("/api", axum::routing::any(not_found))
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        .merge(proxy::pages(Backend {
+            proxy: proxy.clone(),
+            upstream: pages.clone(),
+            // A record's file goes through a page's form too.
+            streamed: Some(config.max_upload_bytes),
+        }));
+    let upstreams: Vec<Arc<Upstream>> = upstreams.into_iter().chain([pages]).collect();
     let limiter = Arc::new(match config.redis {
         Some(redis) => RateLimiter::shared(config.rate_limits, redis),
         None => RateLimiter::in_memory(config.rate_limits),
@@ -146,7 +164,9 @@ mod tests {
         };
         let upstreams = ROUTES
             .iter()
-            .map(|&(_, service)| (service, vec![closed.clone()]))
+            .map(|&(_, service)| service)
+            .chain([PAGES])
+            .map(|service| (service, vec![closed.clone()]))
             .collect();
         let mut config = GatewayConfig::new(upstreams, utoipa::openapi::OpenApi::default());
         config.upstream_timeout = Duration::from_secs(2);
@@ -192,16 +212,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn leaves_other_paths_to_the_not_found_fallback() {
-        for path in [
-            "/api",
-            "/patients/1",
-            "/.well-known/other",
-            "/api/auth/service-token",
-        ] {
+    async fn answers_unknown_api_paths_with_a_problem() {
+        for path in ["/api", "/api/auth/service-token"] {
             let (status, problem) = answer(path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert_eq!(problem.instance.as_deref(), Some(path), "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sends_every_other_path_to_the_web_app() {
+        for path in ["/", "/patients/1", "/.well-known/other", "/assets/app.css"] {
+            let (status, problem) = answer(path).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+            assert_eq!(
+                problem.detail.as_deref(),
+                Some("The web service is not available."),
+                "{path}"
+            );
         }
     }
 }

@@ -51,6 +51,15 @@ pub(crate) fn routes(prefix: &str, backend: Backend) -> Router {
         .route(&format!("{prefix}/{{*rest}}"), handler)
 }
 
+/// The web app's pages: every path the API routes, `/docs` and the gateway's own endpoints
+/// leave (more specific routes win over the wildcard).
+pub(crate) fn pages(backend: Backend) -> Router {
+    let handler = any(forward).with_state(backend);
+    Router::new()
+        .route("/", handler.clone())
+        .route("/{*rest}", handler)
+}
+
 async fn forward(State(backend): State<Backend>, request: Request) -> Result<Response, ProxyError> {
     if let Some(limit) = backend.streamed
         && has_body(request.headers())

@@ -20,10 +20,11 @@ pub enum Service {
     Billing,
     Records,
     Analytics,
+    Web,
 }
 
 impl Service {
-    pub const BACKENDS: [Service; 8] = [
+    pub const BACKENDS: [Service; 9] = [
         Service::Patients,
         Service::Doctors,
         Service::Appointments,
@@ -32,6 +33,7 @@ impl Service {
         Service::Billing,
         Service::Records,
         Service::Analytics,
+        Service::Web,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Service {
             Self::Billing => "billing",
             Self::Records => "records",
             Self::Analytics => "analytics",
+            Self::Web => "web",
         }
     }
 
@@ -59,6 +62,7 @@ impl Service {
             Self::Billing => 8087,
             Self::Records => 8086,
             Self::Analytics => 8088,
+            Self::Web => 8089,
         }
     }
 
@@ -260,6 +264,7 @@ const KNOWN: &[&str] = &[
     "CAREBOOK_HEALTH_CHECK_INTERVAL_MS",
     "CAREBOOK_DNS_REFRESH_SECS",
     "CAREBOOK_RETRY_BUDGET_PERCENT",
+    "CAREBOOK_WEB_SESSION_IDLE_MINUTES",
 ];
 
 /// Names of `CAREBOOK_*` variables that nothing reads, to warn about at start.

@@ -256,7 +256,8 @@ async fn problem_details(req: Request, next: Next) -> Response {
     let (mut parts, body) = response.into_parts();
     let mut problem = match parts.extensions.remove::<Problem>() {
         Some(problem) => problem,
-        None if is_problem_json(&parts.headers) => {
+        // A problem already, or a page of the web app (an HTML answer is for a reader).
+        None if is_problem_json(&parts.headers) || is_html(&parts.headers) => {
             return Response::from_parts(parts, body);
         }
         None => Problem::new(status, plain_text_detail(body).await),
@@ -269,6 +270,12 @@ async fn problem_details(req: Request, next: Next) -> Response {
         }
     }
     fresh
+}
+
+fn is_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 fn is_problem_json(headers: &axum::http::HeaderMap) -> bool {

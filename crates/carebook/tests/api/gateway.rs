@@ -27,7 +27,11 @@ async fn every_response_carries_a_request_id(app: &TestApp) {
 
 async fn unknown_routes_and_methods_are_problems(app: &TestApp) {
     app.get("/api/unknown").await.expect(404);
-    app.get("/nope").await.expect(404);
+    // Any other path is a page of the web app: its 404 is a page, not a problem.
+    let page = app.get("/nope").await;
+    assert_eq!(page.status, 404);
+    let content_type = page.headers["content-type"].to_str().unwrap();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
     app.request(Method::PATCH, "/api/patients", Some(&json!({})))
         .await
         .expect(405);

@@ -31,3 +31,4 @@ mod schema;
 mod service_tokens;
 mod test_script;
 mod tokens;
+mod web;

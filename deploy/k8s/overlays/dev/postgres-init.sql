@@ -9,3 +9,4 @@ CREATE DATABASE notifications;
 CREATE DATABASE billing;
 CREATE DATABASE records;
 CREATE DATABASE analytics;
+CREATE DATABASE web;

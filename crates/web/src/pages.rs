@@ -1,0 +1,49 @@
+//! What every page shares: the layout's context, the API's list pages, status words.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::session::Session;
+
+/// A list answer of the API (`{"items": [...], ...}`).
+#[derive(Debug, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+}
+
+/// The layout's part of a page's context: the CSRF token for its forms, the highlighted section
+/// and the reader's role (which decides the navigation).
+pub fn layout(session: &Session, section: &str) -> Value {
+    json!({
+        "csrf": session.csrf_token,
+        "section": section,
+        "user": {"role": session.role},
+    })
+}
+
+/// `base` with `extra`'s fields added.
+pub fn merge(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+    base
+}
+
+/// A query string of the non-empty pairs.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    let present: Vec<_> = pairs.iter().filter(|(_, v)| !v.is_empty()).collect();
+    serde_urlencoded::to_string(present).unwrap_or_default()
+}
+
+/// An appointment's status in words.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "REQUESTED" => "Requested — waiting for the doctor",
+        "APPROVED" => "Approved",
+        "REJECTED" => "Declined by the doctor",
+        "CANCELLED" => "Cancelled",
+        "COMPLETED" => "Completed",
+        "NO_SHOW" => "Missed",
+        _ => "Unknown",
+    }
+}

@@ -1,0 +1,427 @@
+//! The patient's pages: find a doctor, a week of free times, review and request a visit, the
+//! appointments list, and cancelling (with the late-cancellation warning first).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::api::ApiError;
+use crate::extract::{SessionForm, SignedIn};
+use crate::pages::{Page, layout, merge, query, status_label};
+use crate::render::see_other;
+use crate::session::Session;
+use crate::time;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Doctor {
+    id: i64,
+    name: String,
+    speciality: String,
+    timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Appointment {
+    id: i64,
+    doctor_id: i64,
+    appointment_date: Timestamp,
+    status: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Slot {
+    start: Timestamp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DoctorSearch {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    speciality: String,
+}
+
+pub async fn doctors(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Query(search): Query<DoctorSearch>,
+) -> Response {
+    let filter = query(&[
+        ("q", search.q.trim()),
+        ("speciality", &search.speciality),
+        ("size", "100"),
+    ]);
+    let everyone = state
+        .api
+        .get::<Page<Doctor>>(&session, "/api/doctors?size=100");
+    let found = state
+        .api
+        .get::<Page<Doctor>>(&session, format!("/api/doctors?{filter}"));
+    let (everyone, found) = match tokio::try_join!(everyone, found) {
+        Ok(both) => both,
+        Err(err) => return state.problem_page(&err),
+    };
+    let specialities: BTreeSet<String> = everyone.items.into_iter().map(|d| d.speciality).collect();
+    let context = json!({
+        "q": search.q,
+        "speciality": search.speciality,
+        "specialities": specialities,
+        "doctors": found.items,
+    });
+    state.templates.page(
+        StatusCode::OK,
+        "doctors.html",
+        merge(layout(&session, "doctors"), context),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Week {
+    week: Option<Date>,
+}
+
+#[derive(Debug, Serialize)]
+struct SlotView {
+    start: String,
+    time: String,
+}
+
+pub async fn week(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<i64>,
+    Query(week): Query<Week>,
+) -> Response {
+    let zone = time::zone(&session.time_zone);
+    let today = time::today(&zone);
+    let this_week = time::week_start(today);
+    let first = time::week_start(week.week.unwrap_or(today)).max(this_week);
+    let last = time::add_days(first, 6);
+    // A day either side: the doctor's days and the reader's may not line up.
+    let path = format!(
+        "/api/doctors/{id}/slots?from={}&to={}",
+        time::add_days(first, -1),
+        time::add_days(last, 1)
+    );
+    let doctor = state
+        .api
+        .get::<Doctor>(&session, format!("/api/doctors/{id}"));
+    let slots = state.api.get::<Vec<Slot>>(&session, &path);
+    let (doctor, slots) = match tokio::try_join!(doctor, slots) {
+        Ok(both) => both,
+        Err(err) => return state.problem_page(&err),
+    };
+    let now = Timestamp::now();
+    let mut by_day: BTreeMap<Date, Vec<SlotView>> = BTreeMap::new();
+    for slot in slots.into_iter().filter(|s| s.start > now) {
+        let date = time::local_date(slot.start, &zone);
+        if date >= first && date <= last {
+            by_day.entry(date).or_default().push(SlotView {
+                start: slot.start.to_string(),
+                time: time::clock(slot.start, &zone),
+            });
+        }
+    }
+    let days: Vec<Value> = (0..7)
+        .map(|n| {
+            let date = time::add_days(first, n);
+            json!({"label": time::day_label(date), "slots": by_day.remove(&date).unwrap_or_default()})
+        })
+        .collect();
+    let context = json!({
+        "doctor": doctor,
+        "doctor_zone": doctor.timezone,
+        "zone": session.time_zone,
+        "week_label": time::day_label(first),
+        "previous": (first > this_week).then(|| time::add_days(first, -7).to_string()),
+        "next": time::add_days(first, 7).to_string(),
+        "days": days,
+    });
+    state.templates.page(
+        StatusCode::OK,
+        "week.html",
+        merge(layout(&session, "doctors"), context),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Choice {
+    doctor: i64,
+    start: Timestamp,
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Query(choice): Query<Choice>,
+) -> Response {
+    review_page(
+        &state,
+        &session,
+        choice.doctor,
+        choice.start,
+        "",
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn review_page(
+    state: &AppState,
+    session: &Session,
+    doctor: i64,
+    start: Timestamp,
+    description: &str,
+    failure: Option<&ApiError>,
+    status: StatusCode,
+) -> Response {
+    let doctor: Doctor = match state
+        .api
+        .get(session, &format!("/api/doctors/{doctor}"))
+        .await
+    {
+        Ok(doctor) => doctor,
+        Err(err) => return state.problem_page(&err),
+    };
+    let zone = time::zone(&session.time_zone);
+    let errors: HashMap<&str, &str> = failure
+        .map(|f| {
+            f.fields()
+                .iter()
+                .map(|e| (e.field.as_str(), e.message.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let context = json!({
+        "doctor": doctor,
+        "start": start.to_string(),
+        "when": format!("{} ({})", time::when(start, &zone), session.time_zone),
+        "description": description,
+        "error": failure.map(ApiError::message),
+        "errors": errors,
+    });
+    state.templates.page(
+        status,
+        "book.html",
+        merge(layout(session, "doctors"), context),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BookForm {
+    doctor: i64,
+    start: Timestamp,
+    #[serde(default)]
+    description: String,
+}
+
+pub async fn book(
+    State(state): State<AppState>,
+    SessionForm(session, form): SessionForm<BookForm>,
+) -> Response {
+    let Some(patient_id) = session.patient_id else {
+        return state.message_page(
+            StatusCode::FORBIDDEN,
+            "Not a patient account",
+            "Visits are requested from a patient's account.",
+        );
+    };
+    let body = json!({
+        "patientId": patient_id,
+        "doctorId": form.doctor,
+        "appointmentDate": form.start.to_string(),
+        "description": form.description.trim(),
+    });
+    let booked: Result<Appointment, _> = state
+        .api
+        .send(&session, Method::POST, "/api/appointments", Some(&body))
+        .await;
+    match booked {
+        Ok(appointment) => see_other(&format!("/appointments?requested={}", appointment.id)),
+        Err(err @ ApiError::Refused { .. }) => {
+            let status = err.status();
+            review_page(
+                &state,
+                &session,
+                form.doctor,
+                form.start,
+                &form.description,
+                Some(&err),
+                status,
+            )
+            .await
+        }
+        Err(err) => state.problem_page(&err),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListNotice {
+    requested: Option<i64>,
+    cancelled: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct AppointmentView {
+    id: i64,
+    when: String,
+    doctor: String,
+    status: String,
+    status_label: &'static str,
+    cancellable: bool,
+}
+
+async fn doctor_names(
+    state: &AppState,
+    session: &Session,
+) -> Result<HashMap<i64, String>, ApiError> {
+    let page: Page<Doctor> = state.api.get(session, "/api/doctors?size=100").await?;
+    Ok(page.items.into_iter().map(|d| (d.id, d.name)).collect())
+}
+
+fn view(
+    a: &Appointment,
+    names: &HashMap<i64, String>,
+    zone: &jiff::tz::TimeZone,
+    zone_name: &str,
+) -> AppointmentView {
+    let active = a.status == "REQUESTED" || a.status == "APPROVED";
+    AppointmentView {
+        id: a.id,
+        when: format!("{} ({zone_name})", time::when(a.appointment_date, zone)),
+        doctor: names
+            .get(&a.doctor_id)
+            .cloned()
+            .unwrap_or_else(|| format!("Doctor #{}", a.doctor_id)),
+        status: a.status.clone(),
+        status_label: status_label(&a.status),
+        cancellable: active && a.appointment_date > Timestamp::now(),
+    }
+}
+
+pub async fn appointments(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Query(notice): Query<ListNotice>,
+) -> Response {
+    let Some(patient_id) = session.patient_id else {
+        return see_other("/");
+    };
+    let path = format!("/api/appointments?patientId={patient_id}&size=100");
+    let listed = state.api.get::<Page<Appointment>>(&session, &path);
+    let (listed, names) = match tokio::try_join!(listed, doctor_names(&state, &session)) {
+        Ok(both) => both,
+        Err(err) => return state.problem_page(&err),
+    };
+    let zone = time::zone(&session.time_zone);
+    let now = Timestamp::now();
+    let mut items = listed.items;
+    items.sort_by_key(|a| a.appointment_date);
+    let (upcoming, past): (Vec<_>, Vec<_>) = items.iter().partition(|a| {
+        a.appointment_date > now && (a.status == "REQUESTED" || a.status == "APPROVED")
+    });
+    let upcoming: Vec<_> = upcoming
+        .into_iter()
+        .map(|a| view(a, &names, &zone, &session.time_zone))
+        .collect();
+    let past: Vec<_> = past
+        .into_iter()
+        .rev()
+        .map(|a| view(a, &names, &zone, &session.time_zone))
+        .collect();
+    let notice = match (notice.requested, notice.cancelled) {
+        (Some(id), _) => items.iter().find(|a| a.id == id).map(|a| {
+            let doctor = names.get(&a.doctor_id).cloned().unwrap_or_default();
+            if a.status == "APPROVED" {
+                format!("Booked: your visit with {doctor} is confirmed.")
+            } else {
+                format!("Requested — waiting for {doctor} to approve it. You will be notified.")
+            }
+        }),
+        (None, Some(_)) => Some("The visit is cancelled.".to_owned()),
+        (None, None) => None,
+    };
+    let context = json!({"upcoming": upcoming, "past": past, "notice": notice});
+    state.templates.page(
+        StatusCode::OK,
+        "appointments.html",
+        merge(layout(&session, "appointments"), context),
+    )
+}
+
+async fn cancel_view(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    failure: Option<&ApiError>,
+) -> Response {
+    let found = state
+        .api
+        .get::<Appointment>(session, format!("/api/appointments/{id}"));
+    let (appointment, names) = match tokio::try_join!(found, doctor_names(state, session)) {
+        Ok(both) => both,
+        Err(err) => return state.problem_page(&err),
+    };
+    let zone = time::zone(&session.time_zone);
+    let window = state.clinic.cancellation_window;
+    let starts_in = appointment
+        .appointment_date
+        .duration_since(Timestamp::now());
+    let late = starts_in.unsigned_abs() < window || starts_in.is_negative();
+    let context = json!({
+        "appointment": view(&appointment, &names, &zone, &session.time_zone),
+        "late": late,
+        "window_hours": window.as_secs() / 3600,
+        "error": failure.map(ApiError::message),
+    });
+    let status = failure.map_or(StatusCode::OK, ApiError::status);
+    state.templates.page(
+        status,
+        "cancel.html",
+        merge(layout(session, "appointments"), context),
+    )
+}
+
+pub async fn cancel_page(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<i64>,
+) -> Response {
+    cancel_view(&state, &session, id, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SessionForm(session, form): SessionForm<CancelForm>,
+) -> Response {
+    let reason = query(&[("reason", form.reason.trim())]);
+    let path = if reason.is_empty() {
+        format!("/api/appointments/{id}")
+    } else {
+        format!("/api/appointments/{id}?{reason}")
+    };
+    let cancelled: Result<Appointment, _> =
+        state.api.send(&session, Method::DELETE, &path, None).await;
+    match cancelled {
+        Ok(_) => see_other(&format!("/appointments?cancelled={id}")),
+        Err(err @ ApiError::Refused { .. }) => cancel_view(&state, &session, id, Some(&err)).await,
+        Err(err) => state.problem_page(&err),
+    }
+}
