@@ -68,10 +68,14 @@ impl ApiError {
         }
     }
 
-    pub fn fields(&self) -> &[FieldError] {
+    /// Each field's message, by field name, for the form that sent them.
+    pub fn field_messages(&self) -> std::collections::BTreeMap<&str, &str> {
         match self {
-            Self::Refused { fields, .. } => fields,
-            _ => &[],
+            Self::Refused { fields, .. } => fields
+                .iter()
+                .map(|f| (f.field.as_str(), f.message.as_str()))
+                .collect(),
+            _ => std::collections::BTreeMap::new(),
         }
     }
 }

@@ -1,7 +1,5 @@
 //! Signing in, registering and signing out.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -192,11 +190,7 @@ pub async fn register(
         },
         Err(err) => err,
     };
-    let errors: BTreeMap<&str, &str> = err
-        .fields()
-        .iter()
-        .map(|f| (f.field.as_str(), f.message.as_str()))
-        .collect();
+    let errors = err.field_messages();
     let error = if errors.is_empty() {
         err.message()
     } else {

@@ -194,14 +194,7 @@ async fn review_page(
         Err(err) => return state.problem_page(&err),
     };
     let zone = time::zone(&session.time_zone);
-    let errors: HashMap<&str, &str> = failure
-        .map(|f| {
-            f.fields()
-                .iter()
-                .map(|e| (e.field.as_str(), e.message.as_str()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors = failure.map(ApiError::field_messages).unwrap_or_default();
     let context = json!({
         "doctor": doctor,
         "start": start.to_string(),

@@ -95,14 +95,7 @@ async fn records_page(
             })
         })
         .collect();
-    let errors: std::collections::HashMap<&str, &str> = failure
-        .map(|f| {
-            f.fields()
-                .iter()
-                .map(|e| (e.field.as_str(), e.message.as_str()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors = failure.map(ApiError::field_messages).unwrap_or_default();
     let context = json!({
         "patient_id": patient_id,
         "records": items,
