@@ -18,6 +18,13 @@ pub struct Api {
 }
 
 /// One field's complaint, as the API words it.
+/// A file the API answered with, to hand on to the browser.
+pub struct File {
+    pub content_type: String,
+    pub disposition: Option<String>,
+    pub bytes: bytes::Bytes,
+}
+
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct FieldError {
     pub field: String,
@@ -149,20 +156,26 @@ impl Api {
     }
 
     /// A file's bytes and content type.
-    pub async fn get_bytes(
-        &self,
-        session: &Session,
-        path: &str,
-    ) -> Result<(String, bytes::Bytes), ApiError> {
+    pub async fn get_file(&self, session: &Session, path: &str) -> Result<File, ApiError> {
         let response = self.request(Method::GET, path, Some(session), None).await?;
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type =
+            header(reqwest::header::CONTENT_TYPE).unwrap_or("application/octet-stream".into());
+        // The service names the file safely (an ASCII fallback and the exact name).
+        let disposition = header(reqwest::header::CONTENT_DISPOSITION)
+            .filter(|value| value.starts_with("attachment"));
         let bytes = response.bytes().await.map_err(|_| ApiError::Unavailable)?;
-        Ok((content_type, bytes))
+        Ok(File {
+            content_type,
+            disposition,
+            bytes,
+        })
     }
 
     /// `POST /api/records`: JSON alone, or the `record` part and the file as multipart.

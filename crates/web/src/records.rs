@@ -119,17 +119,23 @@ pub async fn download(
     Path((patient_id, record_id)): Path<(i64, i64)>,
 ) -> Response {
     let path = format!("/api/records/{patient_id}/{record_id}/file");
-    match state.api.get_bytes(&session, &path).await {
-        Ok((content_type, bytes)) => {
-            let mut response = bytes.into_response();
+    match state.api.get_file(&session, &path).await {
+        Ok(file) => {
+            let mut response = file.bytes.into_response();
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_str(&content_type)
+                HeaderValue::from_str(&file.content_type)
                     .unwrap_or(HeaderValue::from_static("application/octet-stream")),
             );
-            let name = format!("attachment; filename=\"record-{record_id}\"");
-            if let Ok(value) = HeaderValue::from_str(&name) {
+            let disposition = file
+                .disposition
+                .and_then(|value| HeaderValue::from_str(&value).ok())
+                .or_else(|| {
+                    HeaderValue::from_str(&format!("attachment; filename=\"record-{record_id}\""))
+                        .ok()
+                });
+            if let Some(value) = disposition {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

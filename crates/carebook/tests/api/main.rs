@@ -11,6 +11,7 @@ mod audit;
 mod authorization;
 mod billing;
 mod booking_rules;
+mod browser;
 mod card_payments;
 mod concurrency;
 mod data_rights;

@@ -69,8 +69,11 @@ fn a_weak_service_secret_stops_start_up() {
                 ("CAREBOOK_MASTER_KEY", MASTER_KEY),
             ],
         );
-        let output = String::from_utf8_lossy(&run.stderr).into_owned()
-            + &String::from_utf8_lossy(&run.stdout);
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.stderr),
+            String::from_utf8_lossy(&run.stdout)
+        );
         assert!(!run.status.success(), "{service}: {output}");
         assert!(output.contains("at least 32 bytes"), "{service}: {output}");
         assert!(!output.contains(weak), "the secret is not shown");
