@@ -183,6 +183,11 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     let mut gateway = gateway::GatewayConfig::from_env(crate::openapi())?;
     gateway.upstreams = Service::BACKENDS.iter().map(|s| (*s, urls(*s))).collect();
     gateway.start_gate = config.start_gate.clone();
+    // The web app in this process calls the API over loopback for its users: their own
+    // addresses, which it forwards, are what the rate limits count.
+    gateway
+        .trusted_proxies
+        .extend(gateway::TrustedProxies::loopback());
     let tls = gateway.tls.clone();
     let mut apps = vec![(Service::Gateway, gateway::router(gateway))];
     for service in Service::BACKENDS {

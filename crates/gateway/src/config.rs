@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, Uri};
 use platform::config::{Service, parse_var, var, without_dns_prefix};
 use platform::server::StartGate;
 
-use crate::limit::{RateLimits, RedisSettings};
+use crate::limit::{RateLimits, RedisSettings, TrustedProxies};
 use crate::tls::TlsConfig;
 use crate::upstream::Balancing;
 
@@ -33,6 +33,9 @@ pub struct GatewayConfig {
     pub openapi: utoipa::openapi::OpenApi,
     /// Requests per minute per client IP, per user, and per IP on the credential endpoints.
     pub rate_limits: RateLimits,
+    /// Proxies whose `X-Forwarded-For` names the client the rate limits count (the web app):
+    /// `CAREBOOK_TRUSTED_PROXIES`, none by default.
+    pub trusted_proxies: TrustedProxies,
     /// Where the rate limits are shared with other gateway instances; `None` = this process.
     pub redis: Option<RedisSettings>,
     /// Browser origins allowed to call the API cross-origin; empty = CORS closed.
@@ -61,6 +64,7 @@ impl GatewayConfig {
             balancing: Balancing::default(),
             openapi,
             rate_limits: RateLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
             redis: None,
             cors_origins: Vec::new(),
             tls: None,
@@ -71,7 +75,8 @@ impl GatewayConfig {
     /// `CAREBOOK_<SERVICE>_URL` for every backend, `CAREBOOK_MAX_BODY_BYTES`,
     /// `CAREBOOK_UPSTREAM_TIMEOUT_SECS`, the balancing (`CAREBOOK_HEALTH_CHECK_INTERVAL_MS`,
     /// `CAREBOOK_DNS_REFRESH_SECS`, `CAREBOOK_RETRY_BUDGET_PERCENT`), the rate limits (`CAREBOOK_RATE_LIMIT_PER_MINUTE`,
-    /// `CAREBOOK_LOGIN_RATE_LIMIT_PER_MINUTE`, `CAREBOOK_REDIS_URL`, `CAREBOOK_REDIS_PREFIX`),
+    /// `CAREBOOK_LOGIN_RATE_LIMIT_PER_MINUTE`, `CAREBOOK_TRUSTED_PROXIES`, `CAREBOOK_REDIS_URL`,
+    /// `CAREBOOK_REDIS_PREFIX`),
     /// `CAREBOOK_CORS_ORIGINS` and `CAREBOOK_TLS_CERT`/`CAREBOOK_TLS_KEY`; a malformed value
     /// stops the start-up.
     pub fn from_env(openapi: utoipa::openapi::OpenApi) -> anyhow::Result<Self> {
@@ -103,6 +108,10 @@ impl GatewayConfig {
             balancing: balancing_from_env()?,
             openapi,
             rate_limits: rate_limits_from_env()?,
+            trusted_proxies: var("CAREBOOK_TRUSTED_PROXIES")
+                .map(|list| TrustedProxies::parse(&list))
+                .transpose()?
+                .unwrap_or_default(),
             redis: redis_from_env()?,
             cors_origins: var("CAREBOOK_CORS_ORIGINS")
                 .map(|list| crate::cors::parse_origins(&list))
@@ -129,6 +138,7 @@ impl fmt::Debug for GatewayConfig {
         f.debug_struct("GatewayConfig")
             .field("upstreams", &self.upstreams)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("upstream_timeout", &self.upstream_timeout)
             .field("balancing", &self.balancing)

@@ -29,7 +29,7 @@ use platform::server::{ShutdownPlan, service_app};
 use tokio::net::TcpListener;
 
 pub use config::GatewayConfig;
-pub use limit::{RateLimiter, RateLimits, RedisSettings};
+pub use limit::{RateLimiter, RateLimits, RedisSettings, TrustedProxies};
 pub use tls::{TlsConfig, serve_tls};
 pub use upstream::Balancing;
 
@@ -112,12 +112,15 @@ pub fn router(config: GatewayConfig) -> Router {
             streamed: Some(config.max_upload_bytes),
         }));
     let upstreams: Vec<Arc<Upstream>> = upstreams.into_iter().chain([pages]).collect();
-    let limiter = Arc::new(match config.redis {
-        Some(redis) => RateLimiter::shared(config.rate_limits, redis),
-        None => RateLimiter::in_memory(config.rate_limits),
+    let enforcement = Arc::new(limit::Enforcement {
+        limiter: match config.redis {
+            Some(redis) => RateLimiter::shared(config.rate_limits, redis),
+            None => RateLimiter::in_memory(config.rate_limits),
+        },
+        trusted: config.trusted_proxies,
     });
     // Inside the platform's authentication, so the limiter sees the caller's `Principal`.
-    let api = api.layer(middleware::from_fn_with_state(limiter, limit::enforce));
+    let api = api.layer(middleware::from_fn_with_state(enforcement, limit::enforce));
     let app = service_app(
         Service::Gateway.name(),
         api,

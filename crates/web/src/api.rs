@@ -262,6 +262,10 @@ impl Api {
         path: &str,
         signed_in: bool,
     ) -> Result<reqwest::Response, ApiError> {
+        let request = match crate::forwarded::chain() {
+            Some(chain) => request.header(crate::forwarded::X_FORWARDED_FOR, chain),
+            None => request,
+        };
         let response = request.send().await.map_err(|err| {
             tracing::warn!(%err, path, "the API could not be reached");
             ApiError::Unavailable

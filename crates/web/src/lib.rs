@@ -10,6 +10,7 @@ mod config;
 mod console;
 mod doctor;
 mod extract;
+mod forwarded;
 mod notifications;
 mod pages;
 mod patient;
@@ -99,6 +100,7 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .merge(assets::routes())
         // A route, not a fallback: the platform's own fallback answers problem+json.
         .route("/{*rest}", any(not_found))
+        .layer(axum::middleware::from_fn(forwarded::keep))
         .with_state(state);
     Ok(service_app(
         Service::Web.name(),

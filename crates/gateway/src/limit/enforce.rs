@@ -15,18 +15,18 @@ use axum::response::{IntoResponse, Response};
 use platform::Problem;
 use platform::auth::Principal;
 
-use super::{Decision, Key, RateLimiter};
+use super::{Decision, Enforcement, Key, TrustedProxies};
 
 /// `POST` on these is limited by the stricter credential bucket as well.
 const CREDENTIAL_PATHS: [&str; 3] = ["/api/auth/login", "/api/auth/register", "/api/auth/refresh"];
 
 pub(crate) async fn enforce(
-    State(limiter): State<Arc<RateLimiter>>,
+    State(enforcement): State<Arc<Enforcement>>,
     req: Request,
     next: Next,
 ) -> Response {
-    let keys = keys(&req);
-    match limiter.check(&keys).await {
+    let keys = keys(&req, &enforcement.trusted);
+    match enforcement.limiter.check(&keys).await {
         Decision::Allowed => next.run(req).await,
         Decision::Limited { retry_after } => {
             tracing::info!(bucket = keys_label(&keys), "rate limited");
@@ -35,14 +35,14 @@ pub(crate) async fn enforce(
     }
 }
 
-/// The client address is the TCP peer's: `X-Forwarded-For` is whatever the client wrote.
-/// (Every server in `crate::serve` provides the peer; a router called without one, as in unit
-/// tests, counts only the user.)
-fn keys(req: &Request) -> Vec<Key> {
+/// The client address is the TCP peer's, or the one a trusted proxy forwards (see
+/// [`TrustedProxies::client`]). (Every server in `crate::serve` provides the peer; a router
+/// called without one, as in unit tests, counts only the user.)
+fn keys(req: &Request, trusted: &TrustedProxies) -> Vec<Key> {
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip());
+        .map(|ConnectInfo(peer)| trusted.client(peer.ip(), req.headers()));
     let user = req.extensions().get::<Principal>().map(|p| p.user_id);
     let credentials = req.method() == Method::POST && CREDENTIAL_PATHS.contains(&req.uri().path());
     let mut keys = Vec::with_capacity(3);
@@ -90,6 +90,10 @@ mod tests {
 
     use super::*;
 
+    fn keys_of(req: &Request) -> Vec<Key> {
+        keys(req, &TrustedProxies::default())
+    }
+
     fn request(method: Method, path: &str) -> Request {
         let mut req = Request::builder()
             .method(method)
@@ -104,8 +108,15 @@ mod tests {
 
     #[test]
     fn counts_the_peer_address_never_the_forwarded_header() {
-        let keys = keys(&request(Method::GET, "/api/doctors"));
+        let keys = keys_of(&request(Method::GET, "/api/doctors"));
         assert_eq!(keys, [Key::client([192, 0, 2, 9].into())]);
+    }
+
+    #[test]
+    fn counts_the_forwarded_client_of_a_trusted_proxy() {
+        let trusted = TrustedProxies::parse("192.0.2.0/24").unwrap();
+        let keys = keys(&request(Method::GET, "/api/doctors"), &trusted);
+        assert_eq!(keys, [Key::client([198, 51, 100, 77].into())]);
     }
 
     #[test]
@@ -118,7 +129,7 @@ mod tests {
             doctor_id: None,
         });
         assert_eq!(
-            keys(&req),
+            keys_of(&req),
             [Key::client([192, 0, 2, 9].into()), Key::User(12)]
         );
     }
@@ -128,16 +139,16 @@ mod tests {
         let ip = [192, 0, 2, 9].into();
         for path in CREDENTIAL_PATHS {
             assert_eq!(
-                keys(&request(Method::POST, path)),
+                keys_of(&request(Method::POST, path)),
                 [Key::login(ip), Key::client(ip)]
             );
         }
         assert_eq!(
-            keys(&request(Method::GET, "/api/auth/login")),
+            keys_of(&request(Method::GET, "/api/auth/login")),
             [Key::client(ip)]
         );
         assert_eq!(
-            keys(&request(Method::POST, "/api/auth/logout")),
+            keys_of(&request(Method::POST, "/api/auth/logout")),
             [Key::client(ip)]
         );
     }

@@ -6,6 +6,7 @@
 //! with the same algorithm in one Lua script, when several gateway instances must enforce one
 //! limit together.
 
+mod client;
 mod enforce;
 mod memory;
 mod shared;
@@ -14,11 +15,19 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+pub use client::TrustedProxies;
 pub(crate) use enforce::enforce;
 pub use shared::RedisSettings;
 
 use self::memory::MemoryLimiter;
 use self::shared::RedisLimiter;
+
+/// What the [`enforce`] middleware needs: the buckets, and whose address a request counts
+/// against.
+pub(crate) struct Enforcement {
+    pub limiter: RateLimiter,
+    pub trusted: TrustedProxies,
+}
 
 /// Requests per minute of each bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use axum::http::{Method, StatusCode};
-use gateway::RateLimits;
+use gateway::{RateLimits, TrustedProxies};
 use reqwest::header::RETRY_AFTER;
 
 use crate::support::{TestGateway, config, every_service, problem, spawn, stand_in, token};
@@ -149,4 +149,45 @@ async fn health_and_metrics_are_never_limited() {
         let response = gateway.anonymous(Method::GET, path).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_clients_each_have_their_own_budget() {
+    let upstream = spawn(stand_in()).await;
+    let mut config = config(every_service(&[&upstream]));
+    config.rate_limits = limits(2, 2);
+    config.trusted_proxies = TrustedProxies::parse("127.0.0.7").unwrap();
+    let gateway = TestGateway::start(config).await;
+    let openapi_for = |http: &reqwest::Client, browser: &str| {
+        http.get(format!("{}/api/openapi.json", gateway.url))
+            .header("x-forwarded-for", browser)
+    };
+
+    // The web app (127.0.0.7) calls for two browsers: each has its own two requests.
+    let proxy = client_from([127, 0, 0, 7]);
+    for browser in ["203.0.113.1", "203.0.113.2"] {
+        assert_eq!(status(openapi_for(&proxy, browser)).await, StatusCode::OK);
+        assert_eq!(status(openapi_for(&proxy, browser)).await, StatusCode::OK);
+    }
+    problem(
+        openapi_for(&proxy, "203.0.113.1").send().await.unwrap(),
+        429,
+    )
+    .await;
+
+    // Anyone else is counted by their own address, whatever they write in the header.
+    let stranger = client_from([127, 0, 0, 8]);
+    assert_eq!(
+        status(openapi_for(&stranger, "203.0.113.1")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(openapi_for(&stranger, "203.0.113.3")).await,
+        StatusCode::OK
+    );
+    problem(
+        openapi_for(&stranger, "203.0.113.4").send().await.unwrap(),
+        429,
+    )
+    .await;
 }
