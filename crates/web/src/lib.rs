@@ -6,6 +6,7 @@
 mod api;
 mod assets;
 mod auth;
+mod change;
 mod config;
 mod console;
 mod doctor;
@@ -80,7 +81,15 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .route("/appointments", get(patient::appointments))
         .route(
             "/appointments/{id}/cancel",
-            get(patient::cancel_page).post(patient::cancel),
+            get(change::cancel_page).post(change::cancel),
+        )
+        .route(
+            "/appointments/{id}/reschedule",
+            get(change::move_page).post(change::move_visit),
+        )
+        .route(
+            "/appointments/{id}/reschedule/confirm",
+            get(change::move_review),
         )
         .route("/notifications", get(notifications::inbox))
         .route("/console", get(console::dashboard))
