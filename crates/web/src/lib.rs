@@ -11,6 +11,7 @@ mod config;
 mod console;
 mod doctor;
 mod extract;
+mod invoices;
 mod notifications;
 mod pages;
 mod patient;
@@ -91,6 +92,8 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
             "/appointments/{id}/reschedule/confirm",
             get(change::move_review),
         )
+        .route("/invoices", get(invoices::list))
+        .route("/invoices/{id}/pay", post(invoices::pay))
         .route("/notifications", get(notifications::inbox))
         .route("/console", get(console::dashboard))
         .route("/records", get(records::list))

@@ -13,7 +13,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("base.html", include_str!("../templates/base.html")),
     ("fields.html", include_str!("../templates/fields.html")),
     ("login.html", include_str!("../templates/login.html")),
@@ -38,6 +38,7 @@ const TEMPLATES: [(&str, &str); 15] = [
         "reschedule.html",
         include_str!("../templates/reschedule.html"),
     ),
+    ("invoices.html", include_str!("../templates/invoices.html")),
 ];
 
 #[derive(Clone)]
