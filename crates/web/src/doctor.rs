@@ -61,7 +61,7 @@ struct Row {
 }
 
 /// Whose day: the doctor's own, or (ADMIN) the one asked for.
-fn whose(session: &Session, asked: Option<i64>) -> Option<i64> {
+pub(crate) fn whose(session: &Session, asked: Option<i64>) -> Option<i64> {
     match session.role.as_str() {
         "DOCTOR" => session.doctor_id,
         "ADMIN" => asked,

@@ -11,12 +11,14 @@ mod config;
 mod console;
 mod doctor;
 mod extract;
+mod hours;
 mod invoices;
 mod notifications;
 mod pages;
 mod patient;
 mod records;
 mod render;
+mod schedule;
 mod session;
 mod time;
 
@@ -108,6 +110,8 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .route("/day/{id}/reject", post(doctor::reject))
         .route("/day/{id}/complete", post(doctor::complete))
         .route("/day/{id}/no-show", post(doctor::no_show))
+        .route("/schedule", get(schedule::page).post(schedule::save_hours))
+        .route("/schedule/time-off", post(schedule::add_time_off))
         .merge(assets::routes())
         // A route, not a fallback: the platform's own fallback answers problem+json.
         .route("/{*rest}", any(not_found))
