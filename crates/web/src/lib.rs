@@ -21,6 +21,7 @@ mod render;
 mod schedule;
 mod session;
 mod time;
+mod week_grid;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -110,6 +111,7 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .route("/day/{id}/reject", post(doctor::reject))
         .route("/day/{id}/complete", post(doctor::complete))
         .route("/day/{id}/no-show", post(doctor::no_show))
+        .route("/week", get(week_grid::week))
         .route("/schedule", get(schedule::page).post(schedule::save_hours))
         .route("/schedule/time-off", post(schedule::add_time_off))
         .merge(assets::routes())
