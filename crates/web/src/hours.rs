@@ -94,7 +94,7 @@ impl HoursForm {
                     .collect();
                 numbers.sort_unstable();
                 numbers.dedup();
-                let blocks = numbers
+                let mut blocks: Vec<Block> = numbers
                     .into_iter()
                     .map(|n| {
                         let key = format!("{day}-{n}");
@@ -106,6 +106,13 @@ impl HoursForm {
                         }
                     })
                     .collect();
+                // A day the form did not send is a day off, shown with a block to fill in.
+                if blocks.is_empty() {
+                    blocks.push(Block {
+                        key: format!("{day}-0"),
+                        ..Block::default()
+                    });
+                }
                 Day { label, blocks }
             })
             .collect();

@@ -145,7 +145,7 @@ async fn list_page(
                 .cloned()
                 .unwrap_or_else(|| format!("Doctor #{}", a.doctor_id));
             let when = time::when(a.appointment_date, &zone);
-            (a.id, format!("{doctor}, {when}"))
+            (a.id, format!("{doctor}, {when} ({})", session.time_zone))
         })
         .collect();
     let (due, settled): (Vec<_>, Vec<_>) = invoices

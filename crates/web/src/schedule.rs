@@ -48,7 +48,10 @@ struct Draft {
     hours: Option<HoursForm>,
     time_off: TimeOffForm,
     time_off_errors: BTreeMap<String, String>,
-    error: Option<String>,
+    /// The words above the hours form.
+    hours_error: Option<String>,
+    /// The words above the time off form.
+    time_off_error: Option<String>,
     notice: Option<&'static str>,
     status: Option<StatusCode>,
 }
@@ -134,7 +137,8 @@ async fn render(state: &AppState, session: &Session, doctor_id: i64, draft: Draf
         "time_off": draft.time_off,
         "errors": draft.time_off_errors,
         "upcoming": upcoming,
-        "error": draft.error,
+        "hours_error": draft.hours_error,
+        "time_off_error": draft.time_off_error,
         "notice": draft.notice,
     });
     state.templates.page(
@@ -170,7 +174,7 @@ pub async fn save_hours(
     let Some((body, rows)) = hours.request_body() else {
         let draft = Draft {
             hours: Some(hours),
-            error: Some("Please correct the hours marked below.".to_owned()),
+            hours_error: Some("Please correct the hours marked below.".to_owned()),
             status: Some(invalid),
             ..Draft::default()
         };
@@ -187,7 +191,7 @@ pub async fn save_hours(
             let error = hours.mark(&err, &rows);
             let draft = Draft {
                 hours: Some(hours),
-                error: Some(error),
+                hours_error: Some(error),
                 status: Some(err.status()),
                 ..Draft::default()
             };
@@ -246,7 +250,9 @@ pub async fn add_time_off(
                 Ok(_) => return saved(&session, doctor_id, "time-off"),
                 Err(err @ ApiError::Refused { .. }) if err.status() != StatusCode::NOT_FOUND => {
                     for (field, message) in err.field_messages() {
-                        errors.insert(field.to_owned(), capitalized(message));
+                        // The API names the other field; the form calls it the start.
+                        let message = message.replace("after from", "after the start");
+                        errors.insert(field.to_owned(), capitalized(&message));
                     }
                     (err.status(), err.message())
                 }
@@ -263,7 +269,7 @@ pub async fn add_time_off(
     let draft = Draft {
         time_off: form,
         time_off_errors: errors,
-        error: Some(error),
+        time_off_error: Some(error),
         status: Some(status),
         ..Draft::default()
     };
