@@ -1,6 +1,6 @@
 //! The doctor's day: the requests waiting for a decision (oldest first) beside the day's agenda,
 //! with approve / decline (with a reason), completed and no-show. An ADMIN sees any doctor's
-//! day (`?doctor=`).
+//! day (`?doctor=`). The same days as a week: [`crate::week_grid`].
 
 use std::collections::HashMap;
 
@@ -44,8 +44,8 @@ struct Doctor {
 
 #[derive(Debug, Deserialize)]
 pub struct DayQuery {
-    date: Option<Date>,
-    doctor: Option<i64>,
+    pub(crate) date: Option<Date>,
+    pub(crate) doctor: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,7 +61,7 @@ struct Row {
 }
 
 /// Whose day: the doctor's own, or (ADMIN) the one asked for.
-fn whose(session: &Session, asked: Option<i64>) -> Option<i64> {
+pub(crate) fn whose(session: &Session, asked: Option<i64>) -> Option<i64> {
     match session.role.as_str() {
         "DOCTOR" => session.doctor_id,
         "ADMIN" => asked,
@@ -158,6 +158,8 @@ pub async fn day(
         "previous_label": time::day_label(previous),
         "next": next.to_string(),
         "next_label": time::day_label(next),
+        "date": date.to_string(),
+        "admin_doctor": (session.role == "ADMIN").then_some(doctor_id),
         "doctor_param": doctor_param,
         "back": format!("/day?date={date}{doctor_param}"),
     });

@@ -6,18 +6,23 @@
 mod api;
 mod assets;
 mod auth;
+mod change;
 mod config;
 mod console;
 mod doctor;
 mod extract;
 mod forwarded;
+mod hours;
+mod invoices;
 mod notifications;
 mod pages;
 mod patient;
 mod records;
 mod render;
+mod schedule;
 mod session;
 mod time;
+mod week_grid;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -81,8 +86,18 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .route("/appointments", get(patient::appointments))
         .route(
             "/appointments/{id}/cancel",
-            get(patient::cancel_page).post(patient::cancel),
+            get(change::cancel_page).post(change::cancel),
         )
+        .route(
+            "/appointments/{id}/reschedule",
+            get(change::move_page).post(change::move_visit),
+        )
+        .route(
+            "/appointments/{id}/reschedule/confirm",
+            get(change::move_review),
+        )
+        .route("/invoices", get(invoices::list))
+        .route("/invoices/{id}/pay", post(invoices::pay))
         .route("/notifications", get(notifications::inbox))
         .route("/console", get(console::dashboard))
         .route("/records", get(records::list))
@@ -97,6 +112,9 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .route("/day/{id}/reject", post(doctor::reject))
         .route("/day/{id}/complete", post(doctor::complete))
         .route("/day/{id}/no-show", post(doctor::no_show))
+        .route("/week", get(week_grid::week))
+        .route("/schedule", get(schedule::page).post(schedule::save_hours))
+        .route("/schedule/time-off", post(schedule::add_time_off))
         .merge(assets::routes())
         // A route, not a fallback: the platform's own fallback answers problem+json.
         .route("/{*rest}", any(not_found))

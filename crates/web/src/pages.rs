@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api::ApiError;
 use crate::session::Session;
 
 /// A list answer of the API (`{"items": [...], ...}`).
@@ -46,4 +47,24 @@ pub fn status_label(status: &str) -> &'static str {
         "NO_SHOW" => "Missed",
         _ => "Unknown",
     }
+}
+
+/// A refusal in words, for a page without a field to show each message beside: each field's
+/// message after the words for that field (`fields` names them), else the API's own message.
+pub fn refusal_text(err: &ApiError, fields: &[(&str, &str)]) -> String {
+    let messages = err.field_messages();
+    if messages.is_empty() {
+        return err.message();
+    }
+    let sentences: Vec<String> = messages
+        .iter()
+        .map(|(field, message)| {
+            let subject = fields
+                .iter()
+                .find(|(name, _)| name == field)
+                .map_or("This", |(_, words)| words);
+            format!("{subject} {message}.")
+        })
+        .collect();
+    sentences.join(" ")
 }

@@ -1,5 +1,5 @@
-//! The patient's pages: find a doctor, a week of free times, review and request a visit, the
-//! appointments list, and cancelling (with the late-cancellation warning first).
+//! The patient's pages: find a doctor, a week of free times, review and request a visit, and
+//! the appointments list. Moving or cancelling a visit: [`crate::change`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -30,11 +30,19 @@ struct Doctor {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Appointment {
-    id: i64,
-    doctor_id: i64,
-    appointment_date: Timestamp,
-    status: String,
+pub(crate) struct Appointment {
+    pub id: i64,
+    pub doctor_id: i64,
+    pub appointment_date: Timestamp,
+    pub status: String,
+}
+
+impl Appointment {
+    /// Still to come and not called off: it can be moved or cancelled.
+    pub fn changeable(&self) -> bool {
+        (self.status == "REQUESTED" || self.status == "APPROVED")
+            && self.appointment_date > Timestamp::now()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,10 +109,28 @@ pub async fn week(
     Path(id): Path<i64>,
     Query(week): Query<Week>,
 ) -> Response {
+    match free_week(&state, &session, id, week.week).await {
+        Ok(context) => state.templates.page(
+            StatusCode::OK,
+            "week.html",
+            merge(layout(&session, "doctors"), context),
+        ),
+        Err(err) => state.problem_page(&err),
+    }
+}
+
+/// `week.html`'s context: doctor `id`'s free times in the week of `asked` (this week at the
+/// earliest), by day in the reader's zone.
+pub(crate) async fn free_week(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    asked: Option<Date>,
+) -> Result<Value, ApiError> {
     let zone = time::zone(&session.time_zone);
     let today = time::today(&zone);
     let this_week = time::week_start(today);
-    let first = time::week_start(week.week.unwrap_or(today)).max(this_week);
+    let first = time::week_start(asked.unwrap_or(today)).max(this_week);
     let last = time::add_days(first, 6);
     // A day either side: the doctor's days and the reader's may not line up.
     let path = format!(
@@ -114,12 +140,9 @@ pub async fn week(
     );
     let doctor = state
         .api
-        .get::<Doctor>(&session, format!("/api/doctors/{id}"));
-    let slots = state.api.get::<Vec<Slot>>(&session, &path);
-    let (doctor, slots) = match tokio::try_join!(doctor, slots) {
-        Ok(both) => both,
-        Err(err) => return state.problem_page(&err),
-    };
+        .get::<Doctor>(session, format!("/api/doctors/{id}"));
+    let slots = state.api.get::<Vec<Slot>>(session, &path);
+    let (doctor, slots) = tokio::try_join!(doctor, slots)?;
     let now = Timestamp::now();
     let mut by_day: BTreeMap<Date, Vec<SlotView>> = BTreeMap::new();
     for slot in slots.into_iter().filter(|s| s.start > now) {
@@ -137,7 +160,7 @@ pub async fn week(
             json!({"label": time::day_label(date), "slots": by_day.remove(&date).unwrap_or_default()})
         })
         .collect();
-    let context = json!({
+    Ok(json!({
         "doctor": doctor,
         "doctor_zone": doctor.timezone,
         "zone": session.time_zone,
@@ -145,12 +168,7 @@ pub async fn week(
         "previous": (first > this_week).then(|| time::add_days(first, -7).to_string()),
         "next": time::add_days(first, 7).to_string(),
         "days": days,
-    });
-    state.templates.page(
-        StatusCode::OK,
-        "week.html",
-        merge(layout(&session, "doctors"), context),
-    )
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,19 +280,54 @@ pub async fn book(
 pub struct ListNotice {
     requested: Option<i64>,
     cancelled: Option<i64>,
+    moved: Option<i64>,
+}
+
+impl ListNotice {
+    /// What the list says after a booking, a move or a cancellation.
+    fn text(
+        &self,
+        items: &[Appointment],
+        names: &HashMap<i64, String>,
+        zone: &jiff::tz::TimeZone,
+    ) -> Option<String> {
+        if self.cancelled.is_some() {
+            return Some("The visit is cancelled.".to_owned());
+        }
+        let id = self.requested.or(self.moved)?;
+        let a = items.iter().find(|a| a.id == id)?;
+        let doctor = names.get(&a.doctor_id).cloned().unwrap_or_default();
+        let approved = a.status == "APPROVED";
+        Some(match (self.moved.is_some(), approved) {
+            (false, true) => format!("Booked: your visit with {doctor} is confirmed."),
+            (false, false) => {
+                format!("Requested — waiting for {doctor} to approve it. You will be notified.")
+            }
+            (true, true) => format!(
+                "Moved: your visit with {doctor} is now on {}.",
+                time::when(a.appointment_date, zone)
+            ),
+            (true, false) => format!(
+                "Moved to {} — waiting for {doctor} to approve the new time. You will be notified.",
+                time::when(a.appointment_date, zone)
+            ),
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
-struct AppointmentView {
+pub(crate) struct AppointmentView {
     id: i64,
     when: String,
     doctor: String,
     status: String,
     status_label: &'static str,
-    cancellable: bool,
+    /// May still be moved or cancelled.
+    changeable: bool,
 }
 
-async fn doctor_names(
+/// Every doctor's name by id (the appointment API names doctors by id only).
+pub(crate) async fn doctor_names(
     state: &AppState,
     session: &Session,
 ) -> Result<HashMap<i64, String>, ApiError> {
@@ -282,13 +335,12 @@ async fn doctor_names(
     Ok(page.items.into_iter().map(|d| (d.id, d.name)).collect())
 }
 
-fn view(
+pub(crate) fn view(
     a: &Appointment,
     names: &HashMap<i64, String>,
     zone: &jiff::tz::TimeZone,
     zone_name: &str,
 ) -> AppointmentView {
-    let active = a.status == "REQUESTED" || a.status == "APPROVED";
     AppointmentView {
         id: a.id,
         when: format!("{} ({zone_name})", time::when(a.appointment_date, zone)),
@@ -298,7 +350,7 @@ fn view(
             .unwrap_or_else(|| format!("Doctor #{}", a.doctor_id)),
         status: a.status.clone(),
         status_label: status_label(&a.status),
-        cancellable: active && a.appointment_date > Timestamp::now(),
+        changeable: a.changeable(),
     }
 }
 
@@ -317,12 +369,9 @@ pub async fn appointments(
         Err(err) => return state.problem_page(&err),
     };
     let zone = time::zone(&session.time_zone);
-    let now = Timestamp::now();
     let mut items = listed.items;
     items.sort_by_key(|a| a.appointment_date);
-    let (upcoming, past): (Vec<_>, Vec<_>) = items.iter().partition(|a| {
-        a.appointment_date > now && (a.status == "REQUESTED" || a.status == "APPROVED")
-    });
+    let (upcoming, past): (Vec<_>, Vec<_>) = items.iter().partition(|a| a.changeable());
     let upcoming: Vec<_> = upcoming
         .into_iter()
         .map(|a| view(a, &names, &zone, &session.time_zone))
@@ -332,89 +381,11 @@ pub async fn appointments(
         .rev()
         .map(|a| view(a, &names, &zone, &session.time_zone))
         .collect();
-    let notice = match (notice.requested, notice.cancelled) {
-        (Some(id), _) => items.iter().find(|a| a.id == id).map(|a| {
-            let doctor = names.get(&a.doctor_id).cloned().unwrap_or_default();
-            if a.status == "APPROVED" {
-                format!("Booked: your visit with {doctor} is confirmed.")
-            } else {
-                format!("Requested — waiting for {doctor} to approve it. You will be notified.")
-            }
-        }),
-        (None, Some(_)) => Some("The visit is cancelled.".to_owned()),
-        (None, None) => None,
-    };
+    let notice = notice.text(&items, &names, &zone);
     let context = json!({"upcoming": upcoming, "past": past, "notice": notice});
     state.templates.page(
         StatusCode::OK,
         "appointments.html",
         merge(layout(&session, "appointments"), context),
     )
-}
-
-async fn cancel_view(
-    state: &AppState,
-    session: &Session,
-    id: i64,
-    failure: Option<&ApiError>,
-) -> Response {
-    let found = state
-        .api
-        .get::<Appointment>(session, format!("/api/appointments/{id}"));
-    let (appointment, names) = match tokio::try_join!(found, doctor_names(state, session)) {
-        Ok(both) => both,
-        Err(err) => return state.problem_page(&err),
-    };
-    let zone = time::zone(&session.time_zone);
-    let window = state.clinic.cancellation_window;
-    let starts_in = appointment
-        .appointment_date
-        .duration_since(Timestamp::now());
-    let late = starts_in.unsigned_abs() < window || starts_in.is_negative();
-    let context = json!({
-        "appointment": view(&appointment, &names, &zone, &session.time_zone),
-        "late": late,
-        "window_hours": window.as_secs() / 3600,
-        "error": failure.map(ApiError::message),
-    });
-    let status = failure.map_or(StatusCode::OK, ApiError::status);
-    state.templates.page(
-        status,
-        "cancel.html",
-        merge(layout(session, "appointments"), context),
-    )
-}
-
-pub async fn cancel_page(
-    State(state): State<AppState>,
-    SignedIn(session): SignedIn,
-    Path(id): Path<i64>,
-) -> Response {
-    cancel_view(&state, &session, id, None).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CancelForm {
-    #[serde(default)]
-    reason: String,
-}
-
-pub async fn cancel(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    SessionForm(session, form): SessionForm<CancelForm>,
-) -> Response {
-    let reason = query(&[("reason", form.reason.trim())]);
-    let path = if reason.is_empty() {
-        format!("/api/appointments/{id}")
-    } else {
-        format!("/api/appointments/{id}?{reason}")
-    };
-    let cancelled: Result<Appointment, _> =
-        state.api.send(&session, Method::DELETE, &path, None).await;
-    match cancelled {
-        Ok(_) => see_other(&format!("/appointments?cancelled={id}")),
-        Err(err @ ApiError::Refused { .. }) => cancel_view(&state, &session, id, Some(&err)).await,
-        Err(err) => state.problem_page(&err),
-    }
 }

@@ -13,7 +13,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 18] = [
     ("base.html", include_str!("../templates/base.html")),
     ("fields.html", include_str!("../templates/fields.html")),
     ("login.html", include_str!("../templates/login.html")),
@@ -34,6 +34,13 @@ const TEMPLATES: [(&str, &str); 14] = [
     ),
     ("console.html", include_str!("../templates/console.html")),
     ("records.html", include_str!("../templates/records.html")),
+    (
+        "reschedule.html",
+        include_str!("../templates/reschedule.html"),
+    ),
+    ("invoices.html", include_str!("../templates/invoices.html")),
+    ("schedule.html", include_str!("../templates/schedule.html")),
+    ("timegrid.html", include_str!("../templates/timegrid.html")),
 ];
 
 #[derive(Clone)]

@@ -33,3 +33,4 @@ mod service_tokens;
 mod test_script;
 mod tokens;
 mod web;
+mod web_flows;
