@@ -13,7 +13,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 18] = [
     ("base.html", include_str!("../templates/base.html")),
     ("fields.html", include_str!("../templates/fields.html")),
     ("login.html", include_str!("../templates/login.html")),
@@ -34,6 +34,22 @@ const TEMPLATES: [(&str, &str); 14] = [
     ),
     ("console.html", include_str!("../templates/console.html")),
     ("records.html", include_str!("../templates/records.html")),
+    (
+        "console_doctors.html",
+        include_str!("../templates/console_doctors.html"),
+    ),
+    (
+        "console_doctor_form.html",
+        include_str!("../templates/console_doctor_form.html"),
+    ),
+    (
+        "console_patients.html",
+        include_str!("../templates/console_patients.html"),
+    ),
+    (
+        "console_patient_form.html",
+        include_str!("../templates/console_patient_form.html"),
+    ),
 ];
 
 #[derive(Clone)]
