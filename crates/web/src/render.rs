@@ -13,7 +13,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
-const TEMPLATES: [(&str, &str); 18] = [
+const TEMPLATES: [(&str, &str); 21] = [
     ("base.html", include_str!("../templates/base.html")),
     ("fields.html", include_str!("../templates/fields.html")),
     ("login.html", include_str!("../templates/login.html")),
@@ -49,6 +49,18 @@ const TEMPLATES: [(&str, &str); 18] = [
     (
         "console_patient_form.html",
         include_str!("../templates/console_patient_form.html"),
+    ),
+    (
+        "console_appointments.html",
+        include_str!("../templates/console_appointments.html"),
+    ),
+    (
+        "console_cancel.html",
+        include_str!("../templates/console_cancel.html"),
+    ),
+    (
+        "console_book.html",
+        include_str!("../templates/console_book.html"),
     ),
 ];
 

@@ -6,6 +6,8 @@
 //! refusals — [`Admin`] and [`AdminForm`] are how a handler gets the session, so a console
 //! handler cannot forget the check.
 
+mod appointments;
+mod booking;
 mod dashboard;
 mod doctors;
 mod patients;
@@ -15,6 +17,9 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::get;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -41,6 +46,12 @@ pub fn routes() -> Router<AppState> {
             "/console/patients/{id}",
             get(patients::edit).post(patients::update),
         )
+        .route("/console/appointments", get(appointments::list))
+        .route(
+            "/console/appointments/{id}/cancel",
+            get(appointments::cancel_page).post(appointments::cancel),
+        )
+        .route("/console/book", get(booking::pick).post(booking::book))
 }
 
 /// A signed-in ADMIN's session.
@@ -84,6 +95,27 @@ fn console_layout(session: &Session, part: &str, context: Value) -> Value {
     merge(base, context)
 }
 
+/// An id picked in a filter; empty (or not a number) is none.
+fn picked_id(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
+}
+
+/// A date typed in a filter: empty is none, anything but `YYYY-MM-DD` is a mistake.
+fn picked_date(raw: &str) -> Result<Option<Date>, &'static str> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse()
+        .map(Some)
+        .map_err(|_| "Enter a date as year-month-day, for example 2026-12-01.")
+}
+
+/// The first instant of `date` in `zone` (midnight may not exist on a DST day; jiff moves on).
+fn start_of(date: Date, zone: &TimeZone) -> Option<Timestamp> {
+    date.to_zoned(zone.clone()).ok().map(|z| z.timestamp())
+}
+
 /// What a failed form needs to show: each field's message, and the message for the page when
 /// no field was named.
 fn failure_context(err: &crate::api::ApiError) -> Value {
@@ -94,4 +126,21 @@ fn failure_context(err: &crate::api::ApiError) -> Value {
         "Please correct the fields marked below.".to_owned()
     };
     serde_json::json!({"errors": errors, "error": error})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filters_date_is_a_calendar_date_or_nothing() {
+        assert_eq!(picked_date(" "), Ok(None));
+        assert_eq!(
+            picked_date("2026-12-01"),
+            Ok(Some(jiff::civil::date(2026, 12, 1)))
+        );
+        assert!(picked_date("01/12/2026").is_err());
+        assert_eq!(picked_id(""), None);
+        assert_eq!(picked_id("12"), Some(12));
+    }
 }
