@@ -13,7 +13,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
-const TEMPLATES: [(&str, &str); 21] = [
+const TEMPLATES: [(&str, &str); 23] = [
     ("base.html", include_str!("../templates/base.html")),
     ("fields.html", include_str!("../templates/fields.html")),
     ("login.html", include_str!("../templates/login.html")),
@@ -61,6 +61,14 @@ const TEMPLATES: [(&str, &str); 21] = [
     (
         "console_book.html",
         include_str!("../templates/console_book.html"),
+    ),
+    (
+        "console_audit.html",
+        include_str!("../templates/console_audit.html"),
+    ),
+    (
+        "console_webhooks.html",
+        include_str!("../templates/console_webhooks.html"),
     ),
 ];
 

@@ -7,16 +7,18 @@
 //! handler cannot forget the check.
 
 mod appointments;
+mod audit;
 mod booking;
 mod dashboard;
 mod doctors;
 mod patients;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -52,6 +54,12 @@ pub fn routes() -> Router<AppState> {
             get(appointments::cancel_page).post(appointments::cancel),
         )
         .route("/console/book", get(booking::pick).post(booking::book))
+        .route("/console/audit", get(audit::search))
+        .route(
+            "/console/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/console/webhooks/{id}/delete", post(webhooks::delete))
 }
 
 /// A signed-in ADMIN's session.
