@@ -32,3 +32,4 @@ mod service_tokens;
 mod test_script;
 mod tokens;
 mod web;
+mod web_console;

@@ -12,24 +12,24 @@ use crate::events::eventually;
 use crate::helpers::{TestApp, next_monday, password};
 
 /// A browser: follows nothing by itself, keeps its cookies.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
+pub(crate) struct Browser {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    html: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) html: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers[LOCATION].to_str().unwrap()
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let re = Regex::new(r#"name="_csrf" value="([^"]+)""#).unwrap();
         re.captures(&self.html)
             .unwrap_or_else(|| panic!("no CSRF field in {}", self.html))[1]
@@ -37,13 +37,13 @@ impl Page {
     }
 
     #[track_caller]
-    fn expect(self, status: u16) -> Self {
+    pub(crate) fn expect(self, status: u16) -> Self {
         assert_eq!(self.status.as_u16(), status, "{}", self.html);
         self
     }
 
     #[track_caller]
-    fn redirects_to(&self, prefix: &str) {
+    pub(crate) fn redirects_to(&self, prefix: &str) {
         assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.html);
         assert!(
             self.location().starts_with(prefix),
@@ -54,7 +54,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -65,7 +65,7 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -73,7 +73,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
         let request = if self.cookies.is_empty() {
             request
         } else {
@@ -97,12 +97,12 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let request = self.http.get(format!("{}{path}", self.base));
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let request = self
             .http
             .post(format!("{}{path}", self.base))
@@ -112,7 +112,7 @@ impl Browser {
     }
 
     /// Signs in through the form; the page it lands on.
-    async fn sign_in(&mut self, email: &str, password: &str) -> String {
+    pub(crate) async fn sign_in(&mut self, email: &str, password: &str) -> String {
         let csrf = self.get("/login").await.expect(200).csrf();
         let page = self
             .post(
@@ -130,7 +130,7 @@ impl Browser {
     }
 
     /// Registers patient `n` through the form; signed in afterwards.
-    async fn register(&mut self, n: u32) {
+    pub(crate) async fn register(&mut self, n: u32) {
         let page = self.get("/register").await.expect(200);
         let csrf = page.csrf();
         let email = format!("web{n}@example.org");
