@@ -155,6 +155,17 @@ impl Api {
         self.call(method, path, Some(session), body).await
     }
 
+    /// A call whose answer has no body (`204`).
+    pub async fn send_empty(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        self.call_empty(method, path, Some(session), body).await
+    }
+
     /// A file's bytes and content type.
     pub async fn get_file(&self, session: &Session, path: &str) -> Result<File, ApiError> {
         let response = self.request(Method::GET, path, Some(session), None).await?;

@@ -99,7 +99,6 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .route("/invoices", get(invoices::list))
         .route("/invoices/{id}/pay", post(invoices::pay))
         .route("/notifications", get(notifications::inbox))
-        .route("/console", get(console::dashboard))
         .route("/records", get(records::list))
         .route(
             "/records/{patient}",
@@ -115,6 +114,7 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .route("/week", get(week_grid::week))
         .route("/schedule", get(schedule::page).post(schedule::save_hours))
         .route("/schedule/time-off", post(schedule::add_time_off))
+        .merge(console::routes())
         .merge(assets::routes())
         // A route, not a fallback: the platform's own fallback answers problem+json.
         .route("/{*rest}", any(not_found))
@@ -158,16 +158,22 @@ impl AppState {
             ApiError::Refused { status, .. } if *status == StatusCode::NOT_FOUND => {
                 self.message_page(StatusCode::NOT_FOUND, "Not found", &err.message())
             }
-            ApiError::Refused { status, .. } if *status == StatusCode::FORBIDDEN => self
-                .message_page(
-                    StatusCode::FORBIDDEN,
-                    "Not allowed",
-                    "This page is not available to your account.",
-                ),
+            ApiError::Refused { status, .. } if *status == StatusCode::FORBIDDEN => {
+                self.not_allowed()
+            }
             ApiError::Refused { status, .. } => {
                 self.message_page(*status, "That did not work", &err.message())
             }
         }
+    }
+
+    /// A page the reader's account may not see.
+    fn not_allowed(&self) -> Response {
+        self.message_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "This page is not available to your account.",
+        )
     }
 
     fn forbidden_form(&self) -> Response {

@@ -10,6 +10,9 @@ use crate::session::Session;
 #[derive(Debug, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// How many match in all (more than `items` when the list goes on).
+    #[serde(default)]
+    pub total: i64,
 }
 
 /// The layout's part of a page's context: the CSRF token for its forms, the highlighted section

@@ -13,7 +13,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
-const TEMPLATES: [(&str, &str); 18] = [
+const TEMPLATES: [(&str, &str); 27] = [
     ("base.html", include_str!("../templates/base.html")),
     ("fields.html", include_str!("../templates/fields.html")),
     ("login.html", include_str!("../templates/login.html")),
@@ -41,6 +41,42 @@ const TEMPLATES: [(&str, &str); 18] = [
     ("invoices.html", include_str!("../templates/invoices.html")),
     ("schedule.html", include_str!("../templates/schedule.html")),
     ("timegrid.html", include_str!("../templates/timegrid.html")),
+    (
+        "console_doctors.html",
+        include_str!("../templates/console_doctors.html"),
+    ),
+    (
+        "console_doctor_form.html",
+        include_str!("../templates/console_doctor_form.html"),
+    ),
+    (
+        "console_patients.html",
+        include_str!("../templates/console_patients.html"),
+    ),
+    (
+        "console_patient_form.html",
+        include_str!("../templates/console_patient_form.html"),
+    ),
+    (
+        "console_appointments.html",
+        include_str!("../templates/console_appointments.html"),
+    ),
+    (
+        "console_cancel.html",
+        include_str!("../templates/console_cancel.html"),
+    ),
+    (
+        "console_book.html",
+        include_str!("../templates/console_book.html"),
+    ),
+    (
+        "console_audit.html",
+        include_str!("../templates/console_audit.html"),
+    ),
+    (
+        "console_webhooks.html",
+        include_str!("../templates/console_webhooks.html"),
+    ),
 ];
 
 #[derive(Clone)]

@@ -33,4 +33,5 @@ mod service_tokens;
 mod test_script;
 mod tokens;
 mod web;
+mod web_console;
 mod web_flows;

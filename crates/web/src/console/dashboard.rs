@@ -1,4 +1,4 @@
-//! The clinic console (ADMIN): the figures of the last weeks — bookings per day as a chart with
+//! The console's dashboard: the figures of the last weeks — bookings per day as a chart with
 //! the numbers in a table beside it, the rates, per doctor and per speciality — and the doctors,
 //! each with a link to their day.
 
@@ -9,10 +9,9 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::{Admin, console_layout};
 use crate::AppState;
-use crate::extract::SignedIn;
-use crate::pages::{Page, layout, merge};
-use crate::render::see_other;
+use crate::pages::Page;
 use crate::time;
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -47,12 +46,9 @@ const DAYS_AHEAD: i64 = 14;
 
 pub async fn dashboard(
     State(state): State<AppState>,
-    SignedIn(session): SignedIn,
+    Admin(session): Admin,
     Query(range): Query<Range>,
 ) -> Response {
-    if session.role != "ADMIN" {
-        return see_other("/");
-    }
     let zone = time::zone(&session.time_zone);
     let today = time::today(&zone);
     let from = range
@@ -112,7 +108,7 @@ pub async fn dashboard(
     state.templates.page(
         StatusCode::OK,
         "console.html",
-        merge(layout(&session, "console"), context),
+        console_layout(&session, "dashboard", context),
     )
 }
 
