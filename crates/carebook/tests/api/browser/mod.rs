@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use self::chromium::Driver;
 use crate::events::eventually;
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, password};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, monday_at, next_monday, password,
+};
 
 const PRESCRIPTION: &str = "Take one tablet a day.";
 
@@ -118,6 +120,22 @@ async fn a_visit_in_the_browser(app: &TestApp) {
     .await;
     patient.check("notifications").await;
 
+    // The approval's invoice: the patient pays it.
+    eventually("the invoice", || async {
+        patient.visit("/invoices").await;
+        patient.main_text().await.contains("To pay").then_some(())
+    })
+    .await;
+    patient.check("invoices").await;
+    patient.click("form[action^='/invoices/'] button[type=submit]").await;
+    patient.wait_for_text("Paid").await;
+    let invoices = app
+        .get(&format!("/api/billing/invoices?patientId={patient_id}"))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(invoices["items"][0]["paymentStatus"], "PAID", "{invoices}");
+
     // The doctor writes a record with a file; the patient downloads it.
     doctor_window
         .visit(&format!("/records?patient={patient_id}"))
@@ -196,4 +214,79 @@ async fn a_visit_in_the_browser(app: &TestApp) {
     }
 }
 
-on_both_backends!(a_visit_in_the_browser);
+/// The pages the visit does not pass through, each checked (and photographed) once: moving a
+/// visit, the doctor's week and hours, and every console page.
+async fn every_other_page_in_the_browser(app: &TestApp) {
+    let doctor = app.register_doctor(43).await;
+    let doctor_id = doctor.doctor_id.unwrap();
+    let patient = app.register_patient(44).await;
+    let patient_id = patient.patient_id.unwrap();
+    let id = app
+        .book_approved(patient_id, doctor_id, &monday_at("10:00"))
+        .await;
+    let driver = Driver::start().await;
+    let shots = screenshots(app);
+
+    let window = driver.open(&app.gateway, shots.clone()).await;
+    window
+        .sign_in("patient44@example.org", &password(44))
+        .await;
+    window.visit(&format!("/appointments/{id}/reschedule")).await;
+    window.find("a.slot").await;
+    window.check("reschedule").await;
+    window.click("a.slot").await;
+    window
+        .wait_for_path(&format!("/appointments/{id}/reschedule/confirm"))
+        .await;
+    window.check("reschedule-confirm").await;
+    window.quit().await;
+
+    let window = driver.open(&app.gateway, shots.clone()).await;
+    window
+        .sign_in("doctor43@example.org", &password(43))
+        .await;
+    window
+        .visit(&format!("/week?date={}", next_monday()))
+        .await;
+    window.find(".event").await;
+    window.check("doctor-week").await;
+    window.visit("/schedule").await;
+    window.check("hours").await;
+    window.quit().await;
+
+    let window = driver.open(&app.gateway, shots.clone()).await;
+    window.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let pages = [
+        ("console-doctors", "/console/doctors".to_owned()),
+        ("console-doctor-new", "/console/doctors/new".to_owned()),
+        ("console-doctor", format!("/console/doctors/{doctor_id}")),
+        ("console-patients", "/console/patients".to_owned()),
+        ("console-patient-new", "/console/patients/new".to_owned()),
+        ("console-patient", format!("/console/patients/{patient_id}")),
+        ("console-appointments", "/console/appointments".to_owned()),
+        (
+            "console-cancel",
+            format!("/console/appointments/{id}/cancel"),
+        ),
+        (
+            "console-book",
+            format!(
+                "/console/book?patientId={patient_id}&doctorId={doctor_id}&week={}",
+                next_monday()
+            ),
+        ),
+        (
+            "console-audit",
+            format!("/console/audit?patientId={patient_id}"),
+        ),
+        ("console-webhooks", "/console/webhooks".to_owned()),
+    ];
+    for (name, path) in pages {
+        window.visit(&path).await;
+        window.find("main h1").await;
+        window.check(name).await;
+    }
+    window.quit().await;
+}
+
+on_both_backends!(a_visit_in_the_browser, every_other_page_in_the_browser);
