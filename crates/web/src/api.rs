@@ -155,6 +155,22 @@ impl Api {
         self.call(method, path, Some(session), body).await
     }
 
+    /// `DELETE /api/appointments/{id}`, with the reason when one was given: cancels it.
+    pub async fn cancel_appointment(
+        &self,
+        session: &Session,
+        id: i64,
+        reason: &str,
+    ) -> Result<Value, ApiError> {
+        let query = crate::pages::query(&[("reason", reason.trim())]);
+        let path = if query.is_empty() {
+            format!("/api/appointments/{id}")
+        } else {
+            format!("/api/appointments/{id}?{query}")
+        };
+        self.send(session, Method::DELETE, &path, None).await
+    }
+
     /// A call whose answer has no body (`204`).
     pub async fn send_empty(
         &self,

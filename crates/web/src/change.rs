@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::api::ApiError;
 use crate::extract::{SessionForm, SignedIn};
-use crate::pages::{layout, merge, query, refusal_text};
+use crate::pages::{layout, merge, refusal_text};
 use crate::patient::{Appointment, doctor_names, free_week, view};
 use crate::render::see_other;
 use crate::session::Session;
@@ -180,10 +180,11 @@ pub async fn cancel_page(
     cancel_view(&state, &session, id, None).await
 }
 
+/// A cancellation's form: the reason is optional.
 #[derive(Debug, Deserialize)]
 pub struct CancelForm {
     #[serde(default)]
-    reason: String,
+    pub reason: String,
 }
 
 pub async fn cancel(
@@ -191,14 +192,10 @@ pub async fn cancel(
     Path(id): Path<i64>,
     SessionForm(session, form): SessionForm<CancelForm>,
 ) -> Response {
-    let reason = query(&[("reason", form.reason.trim())]);
-    let path = if reason.is_empty() {
-        format!("/api/appointments/{id}")
-    } else {
-        format!("/api/appointments/{id}?{reason}")
-    };
-    let cancelled: Result<Appointment, _> =
-        state.api.send(&session, Method::DELETE, &path, None).await;
+    let cancelled = state
+        .api
+        .cancel_appointment(&session, id, &form.reason)
+        .await;
     match cancelled {
         Ok(_) => see_other(&format!("/appointments?cancelled={id}")),
         Err(err @ ApiError::Refused { .. }) => cancel_view(&state, &session, id, Some(&err)).await,

@@ -60,12 +60,21 @@ struct Row {
     status_label: &'static str,
 }
 
-/// Whose day: the doctor's own, or (ADMIN) the one asked for.
+/// Whose day, week or hours: the doctor's own, or (ADMIN) the one asked for.
 pub(crate) fn whose(session: &Session, asked: Option<i64>) -> Option<i64> {
     match session.role.as_str() {
         "DOCTOR" => session.doctor_id,
         "ADMIN" => asked,
         _ => None,
+    }
+}
+
+/// Where someone goes who has no doctor's page to see (or an ADMIN who named no doctor).
+pub(crate) fn elsewhere(session: &Session) -> Response {
+    if session.role == "ADMIN" {
+        see_other("/console")
+    } else {
+        see_other("/")
     }
 }
 
@@ -75,11 +84,7 @@ pub async fn day(
     Query(query): Query<DayQuery>,
 ) -> Response {
     let Some(doctor_id) = whose(&session, query.doctor) else {
-        return if session.role == "ADMIN" {
-            see_other("/console")
-        } else {
-            see_other("/")
-        };
+        return elsewhere(&session);
     };
     let zone = time::zone(&session.time_zone);
     let date = query.date.unwrap_or_else(|| time::today(&zone));

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::api::ApiError;
-use crate::doctor::whose;
+use crate::doctor::{elsewhere, whose};
 use crate::extract::{SessionForm, SignedIn};
 use crate::hours::HoursForm;
 use crate::pages::{layout, merge};
@@ -74,14 +74,6 @@ pub async fn page(
         ..Draft::default()
     };
     render(&state, &session, doctor_id, draft).await
-}
-
-fn elsewhere(session: &Session) -> Response {
-    if session.role == "ADMIN" {
-        see_other("/console")
-    } else {
-        see_other("/")
-    }
 }
 
 async fn render(state: &AppState, session: &Session, doctor_id: i64, draft: Draft) -> Response {

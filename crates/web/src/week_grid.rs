@@ -14,10 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::AppState;
-use crate::doctor::{DayQuery, whose};
+use crate::doctor::{DayQuery, elsewhere, whose};
 use crate::extract::SignedIn;
 use crate::pages::{Page, layout, merge, status_label};
-use crate::render::see_other;
 use crate::time;
 
 #[derive(Debug, Deserialize)]
@@ -174,11 +173,7 @@ pub async fn week(
     Query(query): Query<DayQuery>,
 ) -> Response {
     let Some(doctor_id) = whose(&session, query.doctor) else {
-        return if session.role == "ADMIN" {
-            see_other("/console")
-        } else {
-            see_other("/")
-        };
+        return elsewhere(&session);
     };
     let zone = time::zone(&session.time_zone);
     let today = time::today(&zone);

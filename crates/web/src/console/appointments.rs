@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use contracts::appointments::AppointmentStatus;
 use jiff::Timestamp;
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::{Admin, AdminForm, console_layout, picked_date, picked_id, start_of};
 use crate::AppState;
 use crate::api::ApiError;
+use crate::change::CancelForm;
 use crate::pages::{Page, query, status_label};
 use crate::render::see_other;
 use crate::session::Session;
@@ -251,24 +252,15 @@ pub async fn cancel_page(
     cancel_view(&state, &session, id, None).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CancelForm {
-    #[serde(default)]
-    reason: String,
-}
-
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     AdminForm(session, form): AdminForm<CancelForm>,
 ) -> Response {
-    let reason = query(&[("reason", form.reason.trim())]);
-    let path = if reason.is_empty() {
-        format!("/api/appointments/{id}")
-    } else {
-        format!("/api/appointments/{id}?{reason}")
-    };
-    let cancelled: Result<Value, _> = state.api.send(&session, Method::DELETE, &path, None).await;
+    let cancelled = state
+        .api
+        .cancel_appointment(&session, id, &form.reason)
+        .await;
     match cancelled {
         Ok(_) => see_other(&format!("/console/appointments?cancelled={id}")),
         Err(err @ ApiError::Refused { .. }) if err.status() != StatusCode::NOT_FOUND => {

@@ -127,7 +127,9 @@ async fn a_visit_in_the_browser(app: &TestApp) {
     })
     .await;
     patient.check("invoices").await;
-    patient.click("form[action^='/invoices/'] button[type=submit]").await;
+    patient
+        .click("form[action^='/invoices/'] button[type=submit]")
+        .await;
     patient.wait_for_text("Paid").await;
     let invoices = app
         .get(&format!("/api/billing/invoices?patientId={patient_id}"))
@@ -228,10 +230,10 @@ async fn every_other_page_in_the_browser(app: &TestApp) {
     let shots = screenshots(app);
 
     let window = driver.open(&app.gateway, shots.clone()).await;
+    window.sign_in("patient44@example.org", &password(44)).await;
     window
-        .sign_in("patient44@example.org", &password(44))
+        .visit(&format!("/appointments/{id}/reschedule"))
         .await;
-    window.visit(&format!("/appointments/{id}/reschedule")).await;
     window.find("a.slot").await;
     window.check("reschedule").await;
     window.click("a.slot").await;
@@ -242,12 +244,8 @@ async fn every_other_page_in_the_browser(app: &TestApp) {
     window.quit().await;
 
     let window = driver.open(&app.gateway, shots.clone()).await;
-    window
-        .sign_in("doctor43@example.org", &password(43))
-        .await;
-    window
-        .visit(&format!("/week?date={}", next_monday()))
-        .await;
+    window.sign_in("doctor43@example.org", &password(43)).await;
+    window.visit(&format!("/week?date={}", next_monday())).await;
     window.find(".event").await;
     window.check("doctor-week").await;
     window.visit("/schedule").await;
