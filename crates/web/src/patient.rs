@@ -331,8 +331,17 @@ pub(crate) async fn doctor_names(
     state: &AppState,
     session: &Session,
 ) -> Result<HashMap<i64, String>, ApiError> {
-    let page: Page<Doctor> = state.api.get(session, "/api/doctors?size=100").await?;
-    Ok(page.items.into_iter().map(|d| (d.id, d.name)).collect())
+    match state
+        .api
+        .get::<Page<Doctor>>(session, "/api/doctors?size=100")
+        .await
+    {
+        Ok(page) => Ok(page.items.into_iter().map(|d| (d.id, d.name)).collect()),
+        // The names are a courtesy: without the doctor service the lists still show, with
+        // "Doctor #id" in their place.
+        Err(ApiError::Unavailable) => Ok(HashMap::new()),
+        Err(err) => Err(err),
+    }
 }
 
 pub(crate) fn view(

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
+use platform::config::Service;
 use regex::Regex;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
 use crate::events::eventually;
-use crate::helpers::{TestApp, next_monday, password};
+use crate::helpers::{Backend, Setup, TestApp, next_monday, password};
 
 /// A browser: follows nothing by itself, keeps its cookies.
 pub(crate) struct Browser {
@@ -565,3 +566,59 @@ on_both_backends!(
     the_apis_words_appear_beside_the_field,
     api_paths_stay_api_answers,
 );
+
+/// With the doctor service down, the pages that need it say so in words (503), and the rest of
+/// the app goes on working.
+async fn a_service_down_is_a_page_that_says_so(backend: Backend) {
+    // An address nothing listens on: the port was free a moment ago.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut setup = Setup::new(backend);
+    setup
+        .external
+        .insert(Service::Doctors, vec![format!("http://{dead}")]);
+    let app = TestApp::spawn_with(setup).await;
+    let mut browser = Browser::new(&app);
+    browser.register(8).await;
+
+    let page = browser.get("/doctors").await.expect(503);
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.html
+            .contains("The clinic&#x27;s system is not answering")
+            || page.html.contains("The clinic's system is not answering"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html
+            .contains(r#"<a href="/">Back to the start page</a>"#)
+    );
+    for leak in ["panicked", "127.0.0.1", "error sending request"] {
+        assert!(!page.html.contains(leak), "{leak} in {}", page.html);
+    }
+    // Pages that need only other services still open; lists do without the doctors' names.
+    browser.get("/notifications").await.expect(200);
+    browser.get("/appointments").await.expect(200);
+}
+
+mod service_down {
+    use crate::helpers::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_service_down_is_a_page_that_says_so(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_service_down_is_a_page_that_says_so(Backend::Postgres).await;
+    }
+}
