@@ -18,6 +18,9 @@ const CHROMEDRIVER: &str = "chromedriver";
 /// axe-core, vendored: see `axe-core/LICENSE`.
 const AXE: &str = include_str!("axe-core/axe.min.js");
 
+/// How many times [`Window::assert_keyboard`] presses Tab on a page at most.
+const TABS: usize = 40;
+
 /// The widths every checked page must fit without scrolling sideways.
 const WIDTHS: [(&str, u32, u32); 2] = [("desktop", 1280, 900), ("phone", 360, 780)];
 
@@ -215,8 +218,10 @@ impl Window {
     }
 
     /// The checks every page passes, at each width: no serious or critical axe-core violation,
-    /// no sideways scrolling. Takes the page's screenshots when asked to.
+    /// no sideways scrolling; and Tab reaches its controls, each visibly focused. Takes the
+    /// page's screenshots when asked to.
     pub async fn check(&self, name: &str) {
+        self.assert_keyboard(name).await;
         for (label, width, height) in WIDTHS {
             self.set_width(width, height).await;
             self.assert_fits(name, label, width).await;
@@ -263,6 +268,41 @@ impl Window {
             overflow.is_null(),
             "{name} scrolls sideways at the {label} width: {overflow:#}"
         );
+    }
+
+    /// Presses Tab until the focus comes back round (or [`TABS`] times): every element it
+    /// reaches shows that it has the focus.
+    async fn assert_keyboard(&self, name: &str) {
+        let mut reached = Vec::new();
+        for _ in 0..TABS {
+            self.driver
+                .action_chain()
+                .send_keys(Key::Tab)
+                .perform()
+                .await
+                .unwrap();
+            let focused = self
+                .script(
+                    "const e = document.activeElement;
+                     if (!e || e === document.body) return null;
+                     const s = getComputedStyle(e);
+                     const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+                       || s.boxShadow !== 'none';
+                     return {what: e.outerHTML.slice(0, 160), ring};",
+                )
+                .await;
+            if focused.is_null() || reached.contains(&focused["what"]) {
+                break;
+            }
+            assert_eq!(
+                focused["ring"],
+                json!(true),
+                "{name}: the keyboard's focus is not shown on {}",
+                focused["what"]
+            );
+            reached.push(focused["what"].clone());
+        }
+        assert!(!reached.is_empty(), "{name}: Tab reaches nothing");
     }
 
     async fn assert_accessible(&self, name: &str, label: &str) {
