@@ -7,7 +7,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::events::eventually;
 use crate::fixtures::process::ServiceProcess;
+use crate::web::Browser;
 use calls::{Call, Recorder};
 
 const README: &str = include_str!("../../../../README.md");
@@ -86,6 +88,28 @@ done
     };
     let lists: Vec<Vec<i64>> = lines.lines().map(ids).collect();
     assert_eq!(lists, [vec![1, 2, 3], vec![1, 2, 3, 4, 5], vec![1, 2]]);
+}
+
+/// "Open http://127.0.0.1:8080/ for the web app": the demo clinic's patient signs in there.
+#[tokio::test]
+async fn the_web_app_is_at_the_gateways_address() {
+    let carebook = ServiceProcess::up(&[]).await;
+    let ready = format!("{}/health/ready", carebook.url());
+    eventually("the demo clinic seeded", || async {
+        let answer = reqwest::get(&ready).await.ok()?;
+        answer.status().is_success().then_some(())
+    })
+    .await;
+    let mut browser = Browser::at(carebook.url());
+    browser.get("/").await.redirects_to("/login");
+    let landing = browser
+        .sign_in("ada@carebook.example", "demo-patient-2026")
+        .await;
+    assert_eq!(landing, "/appointments");
+    let page = browser.get("/appointments").await.expect(200);
+    assert!(page.html.contains("My appointments"), "{}", page.html);
+    let doctors = browser.get("/doctors").await.expect(200);
+    assert!(doctors.html.contains("See free times"), "{}", doctors.html);
 }
 
 #[tokio::test]

@@ -56,12 +56,17 @@ impl Page {
 
 impl Browser {
     pub(crate) fn new(app: &TestApp) -> Self {
+        Self::at(&app.gateway)
+    }
+
+    /// A browser pointed at a gateway's address.
+    pub(crate) fn at(base: &str) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            base: app.gateway.clone(),
+            base: base.to_owned(),
             cookies: HashMap::new(),
         }
     }
