@@ -235,6 +235,11 @@ async fn bad_input_is_shown_beside_its_field_and_nothing_is_created(app: &TestAp
     assert!(page.html.contains(r#"value="6 Later Lane""#));
     let patients = app.get("/api/patients").await.expect(200).body;
     assert_eq!(patients["total"], 0, "{patients}");
+
+    // The dashboard's dates: an emptied field is the default, nonsense is refused in words.
+    browser.get("/console?from=&to=").await.expect(200);
+    let page = browser.get("/console?from=soon").await.expect(400);
+    assert!(page.html.contains("year-month-day"), "{}", page.html);
 }
 
 async fn an_admin_books_for_a_patient_then_cancels(app: &TestApp) {

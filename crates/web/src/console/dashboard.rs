@@ -5,11 +5,10 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Admin, console_layout};
+use super::{Admin, console_layout, picked_date};
 use crate::AppState;
 use crate::pages::Page;
 use crate::time;
@@ -34,10 +33,13 @@ struct Doctor {
     speciality: String,
 }
 
+/// The dates as typed: an empty one is the default, anything but a date is refused in words.
 #[derive(Debug, Deserialize)]
 pub struct Range {
-    from: Option<Date>,
-    to: Option<Date>,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
 }
 
 /// Days shown by default: the last four weeks and the next two.
@@ -49,13 +51,17 @@ pub async fn dashboard(
     Admin(session): Admin,
     Query(range): Query<Range>,
 ) -> Response {
+    let (Ok(from), Ok(to)) = (picked_date(&range.from), picked_date(&range.to)) else {
+        return state.message_page(
+            StatusCode::BAD_REQUEST,
+            "That is not a date",
+            "Enter the dates as year-month-day, for example 2026-12-01.",
+        );
+    };
     let zone = time::zone(&session.time_zone);
     let today = time::today(&zone);
-    let from = range
-        .from
-        .unwrap_or_else(|| time::add_days(today, -DAYS_BACK));
-    let to = range
-        .to
+    let from = from.unwrap_or_else(|| time::add_days(today, -DAYS_BACK));
+    let to = to
         .unwrap_or_else(|| time::add_days(today, DAYS_AHEAD))
         .max(from);
     let span = format!("from={from}&to={to}");
