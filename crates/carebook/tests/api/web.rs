@@ -30,6 +30,13 @@ impl Page {
         self.headers[LOCATION].to_str().unwrap()
     }
 
+    /// The id a redirect to `prefix…=<id>` ends with (a visit just requested, cancelled, …).
+    #[track_caller]
+    pub(crate) fn redirect_id(&self, prefix: &str) -> i64 {
+        self.redirects_to(prefix);
+        self.location().rsplit('=').next().unwrap().parse().unwrap()
+    }
+
     pub(crate) fn csrf(&self) -> String {
         let re = Regex::new(r#"name="_csrf" value="([^"]+)""#).unwrap();
         re.captures(&self.html)
@@ -226,14 +233,7 @@ async fn a_patient_registers_books_and_cancels(app: &TestApp) {
             ],
         )
         .await;
-    booked.redirects_to("/appointments?requested=");
-    let id: i64 = booked
-        .location()
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = booked.redirect_id("/appointments?requested=");
     let list = browser.get(booked.location()).await.expect(200);
     assert!(
         list.html.contains("Requested — waiting for Dr. Test 1"),
@@ -241,11 +241,7 @@ async fn a_patient_registers_books_and_cancels(app: &TestApp) {
         list.html
     );
 
-    let stored = app
-        .get(&format!("/api/appointments/{id}"))
-        .await
-        .expect(200)
-        .body;
+    let stored = stored_appointment(app, id).await;
     assert_eq!(stored["status"], "REQUESTED");
     assert_eq!(stored["doctorId"], doctor);
     assert_eq!(stored["description"], "A cough");
@@ -266,11 +262,7 @@ async fn a_patient_registers_books_and_cancels(app: &TestApp) {
         )
         .await
         .redirects_to("/appointments?cancelled=");
-    let stored = app
-        .get(&format!("/api/appointments/{id}"))
-        .await
-        .expect(200)
-        .body;
+    let stored = stored_appointment(app, id).await;
     assert_eq!(stored["status"], "CANCELLED");
 
     let csrf = browser.get("/appointments").await.expect(200).csrf();
@@ -359,11 +351,7 @@ async fn another_patients_appointment_stays_hidden(app: &TestApp) {
         .post(&format!("/appointments/{id}/cancel"), &[("_csrf", &csrf)])
         .await;
     assert!(tried.status.is_client_error(), "{}", tried.status);
-    let stored = app
-        .get(&format!("/api/appointments/{id}"))
-        .await
-        .expect(200)
-        .body;
+    let stored = stored_appointment(app, id).await;
     assert_eq!(stored["status"], "REQUESTED");
 }
 
@@ -438,14 +426,7 @@ async fn a_visit_from_request_to_record(app: &TestApp) {
             ],
         )
         .await;
-    booked.redirects_to("/appointments?requested=");
-    let id: i64 = booked
-        .location()
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = booked.redirect_id("/appointments?requested=");
 
     let mut doctor_browser = Browser::new(app);
     let landing = doctor_browser
@@ -469,11 +450,7 @@ async fn a_visit_from_request_to_record(app: &TestApp) {
         )
         .await
         .redirects_to("/day");
-    let stored = app
-        .get(&format!("/api/appointments/{id}"))
-        .await
-        .expect(200)
-        .body;
+    let stored = stored_appointment(app, id).await;
     assert_eq!(stored["status"], "APPROVED");
 
     let list = patient.get("/appointments").await.expect(200);
@@ -626,4 +603,12 @@ mod service_down {
     async fn postgres() {
         super::a_service_down_is_a_page_that_says_so(Backend::Postgres).await;
     }
+}
+
+/// An appointment as the API holds it (read as the admin).
+pub(crate) async fn stored_appointment(app: &TestApp, id: i64) -> Value {
+    app.get(&format!("/api/appointments/{id}"))
+        .await
+        .expect(200)
+        .body
 }

@@ -6,7 +6,7 @@ use regex::Regex;
 use reqwest::StatusCode;
 
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Setup, TestApp, next_monday};
-use crate::web::{Browser, Page};
+use crate::web::{Browser, Page, stored_appointment};
 
 /// A browser signed in as the bootstrap ADMIN.
 async fn admin(app: &TestApp) -> Browser {
@@ -294,11 +294,7 @@ async fn an_admin_books_for_a_patient_then_cancels(app: &TestApp) {
         "/console/appointments?patientId={patient}&booked="
     ));
     let id = id_in(&booked);
-    let stored = app
-        .get(&format!("/api/appointments/{id}"))
-        .await
-        .expect(200)
-        .body;
+    let stored = stored_appointment(app, id).await;
     assert_eq!(stored["patientId"], patient);
     assert_eq!(stored["doctorId"], doctor);
     assert_eq!(stored["status"], "REQUESTED");
@@ -323,11 +319,7 @@ async fn an_admin_books_for_a_patient_then_cancels(app: &TestApp) {
         )
         .await
         .redirects_to("/console/appointments?cancelled=");
-    let stored = app
-        .get(&format!("/api/appointments/{id}"))
-        .await
-        .expect(200)
-        .body;
+    let stored = stored_appointment(app, id).await;
     assert_eq!(stored["status"], "CANCELLED");
     assert_eq!(stored["cancellationReason"], "Doctor on leave");
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::billing::invoice_when;
 use crate::helpers::{TestApp, monday_at, next_monday, password};
-use crate::web::{Browser, urlencoding_decode};
+use crate::web::{Browser, stored_appointment, urlencoding_decode};
 
 /// The patient id of the patient a browser registered as `n`.
 async fn patient_id(app: &TestApp, n: u32) -> i64 {
@@ -20,13 +20,6 @@ async fn patient_id(app: &TestApp, n: u32) -> i64 {
         .expect(200)
         .body;
     found["items"][0]["id"].as_i64().unwrap()
-}
-
-async fn appointment(app: &TestApp, id: i64) -> Value {
-    app.get(&format!("/api/appointments/{id}"))
-        .await
-        .expect(200)
-        .body
 }
 
 fn instant(raw: &Value) -> Timestamp {
@@ -93,7 +86,7 @@ async fn a_patient_moves_a_visit_to_another_free_time(app: &TestApp) {
     let list = browser.get(moved.location()).await.expect(200);
     assert!(list.html.contains("Moved to"), "{}", list.html);
 
-    let stored = appointment(app, id).await;
+    let stored = stored_appointment(app, id).await;
     assert_eq!(instant(&stored["appointmentDate"]), wanted);
     assert_eq!(
         stored["status"], "REQUESTED",
@@ -141,7 +134,7 @@ async fn a_refused_move_is_explained_and_changes_nothing(app: &TestApp) {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
-    let stored = appointment(app, id).await;
+    let stored = stored_appointment(app, id).await;
     assert_eq!(
         instant(&stored["appointmentDate"]),
         booked_at.parse::<Timestamp>().unwrap()
@@ -540,7 +533,7 @@ async fn the_doctors_week_is_a_time_grid(app: &TestApp) {
     let mut patient = Browser::new(app);
     patient.register(9).await;
     patient.get("/week").await.redirects_to("/");
-    let stored = appointment(app, approved).await;
+    let stored = stored_appointment(app, approved).await;
     assert_eq!(stored["status"], "APPROVED", "looking changes nothing");
 }
 

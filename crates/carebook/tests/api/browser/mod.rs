@@ -8,13 +8,12 @@ mod chromium;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use self::chromium::Driver;
 use crate::events::eventually;
 use crate::helpers::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, monday_at, next_monday, password,
 };
+use crate::web::stored_appointment;
 
 const PRESCRIPTION: &str = "Take one tablet a day.";
 
@@ -23,13 +22,6 @@ fn screenshots(app: &TestApp) -> Option<PathBuf> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     // One backend's pages are enough; two runs writing the same files would race.
     (app.backend() == Backend::Sqlite).then(|| workspace.join(dir))
-}
-
-async fn appointment(app: &TestApp, id: i64) -> Value {
-    app.get(&format!("/api/appointments/{id}"))
-        .await
-        .expect(200)
-        .body
 }
 
 async fn a_visit_in_the_browser(app: &TestApp) {
@@ -82,7 +74,7 @@ async fn a_visit_in_the_browser(app: &TestApp) {
         .wait_for_text("Requested — waiting for Dr. Test 41")
         .await;
     patient.check("appointments").await;
-    let booked = appointment(app, id).await;
+    let booked = stored_appointment(app, id).await;
     assert_eq!(booked["status"], "REQUESTED");
     assert_eq!(booked["description"], "A cough that will not go");
     assert_eq!(booked["doctorId"], doctor.doctor_id.unwrap());
@@ -102,7 +94,7 @@ async fn a_visit_in_the_browser(app: &TestApp) {
         .click(&format!("form[action='/day/{id}/approve'] button"))
         .await;
     eventually("the approval stored", || async {
-        (appointment(app, id).await["status"] == "APPROVED").then_some(())
+        (stored_appointment(app, id).await["status"] == "APPROVED").then_some(())
     })
     .await;
 
@@ -185,7 +177,7 @@ async fn a_visit_in_the_browser(app: &TestApp) {
     patient.fill("reason", "Feeling better").await;
     patient.click("button.danger").await;
     patient.wait_for_path("/appointments?cancelled=").await;
-    assert_eq!(appointment(app, id).await["status"], "CANCELLED");
+    assert_eq!(stored_appointment(app, id).await["status"], "CANCELLED");
 
     let admin = driver.open(&app.gateway, shots.clone()).await;
     assert_eq!(admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await, "/console");
