@@ -189,7 +189,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         .trusted_proxies
         .extend(gateway::TrustedProxies::loopback());
     let tls = gateway.tls.clone();
-    let mut apps = vec![(Service::Gateway, gateway::router(gateway))];
+    let mut apps = Vec::new();
     for service in Service::BACKENDS {
         if listeners.contains_key(&service) {
             apps.push((
@@ -198,6 +198,10 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
             ));
         }
     }
+    // The services of this process take the gateway's requests without a loopback socket;
+    // they still listen for each other, the web app and anyone calling them directly.
+    gateway.in_process = apps.clone();
+    apps.push((Service::Gateway, gateway::router(gateway)));
     let mut tasks = JoinSet::new();
     let gateway_scheme = if tls.is_some() { "https" } else { "http" };
     for (service, app) in apps {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
+use axum::Router;
 use axum::http::{HeaderValue, Uri};
 use platform::config::{Service, parse_var, var, without_dns_prefix};
 use platform::server::StartGate;
@@ -46,6 +47,9 @@ pub struct GatewayConfig {
     /// Work this process finishes before `/health/ready` may answer 200 (`up` seeding the demo
     /// clinic); open by default.
     pub start_gate: StartGate,
+    /// The routers of services running in this process (`carebook up`): their requests are
+    /// handed over without a socket. Empty by default: every request goes to `upstreams`.
+    pub in_process: Vec<(Service, Router)>,
 }
 
 impl GatewayConfig {
@@ -69,6 +73,7 @@ impl GatewayConfig {
             cors_origins: Vec::new(),
             tls: None,
             start_gate: StartGate::open(),
+            in_process: Vec::new(),
         }
     }
 
@@ -119,7 +124,16 @@ impl GatewayConfig {
                 .unwrap_or_default(),
             tls: tls_from_env()?,
             start_gate: StartGate::open(),
+            in_process: Vec::new(),
         })
+    }
+
+    /// The router of `service` when it runs in this process.
+    pub(crate) fn in_process(&self, service: Service) -> Option<Router> {
+        self.in_process
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map(|(_, router)| router.clone())
     }
 
     /// Every instance configured for `service` (none when it is missing).
@@ -146,6 +160,10 @@ impl fmt::Debug for GatewayConfig {
             .field("redis", &self.redis)
             .field("cors_origins", &self.cors_origins)
             .field("tls", &self.tls.is_some())
+            .field(
+                "in_process",
+                &self.in_process.iter().map(|(s, _)| s).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -12,6 +12,7 @@ mod docs;
 mod error;
 mod headers;
 mod health;
+mod in_process;
 pub mod limit;
 mod proxy;
 mod stream;
@@ -62,7 +63,8 @@ const NOT_ROUTED: &str = "/api/auth/service-token";
 /// The gateway's whole application, with health, metrics, request ids, problem+json, security
 /// headers, rate limits and (when configured) CORS. Needs no runtime to build: a Redis
 /// connection is made at the first request.
-pub fn router(config: GatewayConfig) -> Router {
+pub fn router(mut config: GatewayConfig) -> Router {
+    let openapi = std::mem::take(&mut config.openapi);
     let auth = Authenticator::for_identity(&config.instances(Service::Identity));
     let trails = audit::Trails::new(|s| config.instances(s), config.upstream_timeout);
     let client = client::build(config.upstream_timeout);
@@ -86,7 +88,7 @@ pub fn router(config: GatewayConfig) -> Router {
         client.clone(),
     ));
     let api = ROUTES.iter().zip(&upstreams).fold(
-        docs::routes(config.openapi),
+        docs::routes(openapi),
         |api, (&(prefix, _), upstream)| {
             let backend = Backend {
                 proxy: proxy.clone(),
@@ -94,6 +96,7 @@ pub fn router(config: GatewayConfig) -> Router {
                 // Records take files: their uploads stream through, up to the upload limit.
                 streamed: (upstream.service() == Service::Records)
                     .then_some(config.max_upload_bytes),
+                in_process: config.in_process(upstream.service()),
             };
             api.merge(proxy::routes(prefix, backend))
         },
@@ -110,6 +113,7 @@ pub fn router(config: GatewayConfig) -> Router {
             upstream: pages.clone(),
             // A record's file goes through a page's form too.
             streamed: Some(config.max_upload_bytes),
+            in_process: config.in_process(PAGES),
         }));
     let upstreams: Vec<Arc<Upstream>> = upstreams.into_iter().chain([pages]).collect();
     let enforcement = Arc::new(limit::Enforcement {

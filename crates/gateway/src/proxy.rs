@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use axum::http::request::Parts;
+use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
 use axum::response::Response;
 use axum::routing::any;
@@ -40,6 +41,8 @@ pub(crate) struct Backend {
     pub(crate) upstream: Arc<Upstream>,
     /// Streams request bodies of up to this many bytes instead of buffering them (uploads).
     pub(crate) streamed: Option<usize>,
+    /// The service's router when it runs in this process: requests go to it without a socket.
+    pub(crate) in_process: Option<Router>,
 }
 
 /// The routes of one service: its prefix itself and every path below it, for any method.
@@ -61,6 +64,9 @@ pub(crate) fn pages(backend: Backend) -> Router {
 }
 
 async fn forward(State(backend): State<Backend>, request: Request) -> Result<Response, ProxyError> {
+    if let Some(router) = backend.in_process.clone() {
+        return crate::in_process::forward(&backend, router, request).await;
+    }
     if let Some(limit) = backend.streamed
         && has_body(request.headers())
     {
@@ -85,7 +91,7 @@ async fn forward(State(backend): State<Backend>, request: Request) -> Result<Res
 }
 
 /// Whether the client sends a body (an upload to stream) rather than none (a read).
-fn has_body(headers: &HeaderMap) -> bool {
+pub(crate) fn has_body(headers: &HeaderMap) -> bool {
     headers.contains_key(TRANSFER_ENCODING)
         || headers
             .get(CONTENT_LENGTH)
@@ -99,13 +105,21 @@ fn buffered(body: Bytes) -> ProxyBody {
         .boxed_unsync()
 }
 
-/// Reads the whole body, refusing more than `limit` bytes whether or not a length was declared.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ProxyError> {
-    let declared = headers
+/// The body's length as the client declared it, if it did.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
+        .and_then(|value| value.parse::<u64>().ok())
+}
+
+/// Reads the whole body, refusing more than `limit` bytes whether or not a length was declared.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ProxyError> {
+    if declared_length(headers).is_some_and(|length| length > limit as u64) {
         return Err(ProxyError::TooLarge { limit });
     }
     match Limited::new(body, limit).collect().await {
@@ -120,7 +134,7 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
 /// The parts of the client's request that go to whichever instance is tried.
 pub(crate) struct Outgoing {
     method: Method,
-    path_and_query: String,
+    path_and_query: PathAndQuery,
     headers: HeaderMap,
 }
 
@@ -150,7 +164,8 @@ impl Outgoing {
         let path_and_query = parts
             .uri
             .path_and_query()
-            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
         Self {
             method: parts.method,
             path_and_query,
@@ -180,6 +195,15 @@ impl Outgoing {
             .ok()?;
         *request.headers_mut() = self.headers.clone();
         Some(request)
+    }
+
+    /// The request for a router in this process: the path alone names what it routes.
+    pub(crate) fn into_local(self, body: Body) -> Request {
+        let mut request = Request::new(body);
+        *request.method_mut() = self.method;
+        *request.uri_mut() = Uri::from(self.path_and_query);
+        *request.headers_mut() = self.headers;
+        request
     }
 }
 
@@ -269,10 +293,14 @@ pub(crate) fn is_replayable(method: &Method, path: &str, headers: &HeaderMap) ->
 }
 
 /// The upstream's answer as it came, minus hop-by-hop headers, under the request's id.
-pub(crate) fn into_client_response(
-    response: hyper::Response<Incoming>,
+pub(crate) fn into_client_response<B>(
+    response: hyper::Response<B>,
     request_id: Option<HeaderValue>,
-) -> Response {
+) -> Response
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     if let Some(id) = request_id {

@@ -6,12 +6,11 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::Request;
-use axum::http::header::CONTENT_LENGTH;
 use axum::response::Response;
 use http_body_util::{BodyExt, Limited};
 
 use crate::error::ProxyError;
-use crate::proxy::{Backend, Outgoing, into_client_response};
+use crate::proxy::{Backend, Outgoing, declared_length, into_client_response};
 use crate::upstream::Outcome;
 
 /// An upload may take longer than a plain call before its answer starts.
@@ -23,12 +22,7 @@ pub(crate) async fn forward(
     limit: usize,
 ) -> Result<Response, ProxyError> {
     let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
+    if declared_length(&parts.headers).is_some_and(|length| length > limit as u64) {
         return Err(ProxyError::TooLarge { limit });
     }
     let outgoing = Outgoing::new(parts, None);
