@@ -125,6 +125,14 @@ pub struct EventDelay {
     /// max booking rate.
     pub booking_rate: f64,
     pub probe_rate: f64,
+    /// Bookings per second over a phase at max throughput and the wait until the notification
+    /// consumer had handled their events and the delivery worker had sent what was due.
+    pub sustainable_booking_rate: f64,
+    /// The same probes while bookings and probes arrive at 80% of the sustainable rate.
+    pub sustained_p50_ms: f64,
+    pub sustained_p99_ms: f64,
+    pub sustained_missed: u64,
+    pub sustained_booking_rate: f64,
     /// Events of earlier scenarios the consumer had not handled yet, waited for before
     /// measuring; what was left when the wait gave up.
     pub backlog_at_start: i64,
