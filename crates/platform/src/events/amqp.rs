@@ -12,6 +12,7 @@ use lapin::options::{
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
+use lapin::uri::AMQPUri;
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
 };
@@ -30,6 +31,10 @@ const TRACEPARENT: &str = "traceparent";
 const PREFETCH: u16 = MAX_BATCH as u16;
 /// A publish whose confirms take longer than this is retried (the inbox absorbs repeats).
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest frame asked of the broker unless the URL names one (`?frame_max=`). The client
+/// keeps a send and a receive buffer of 32 frames each: at RabbitMQ's default of 128 KiB that
+/// is 8 MiB per process. An event is a few hundred bytes; a larger one is split into frames.
+const FRAME_MAX: u32 = 16 * 1024;
 
 #[derive(Clone)]
 pub struct AmqpBus(Arc<Inner>);
@@ -40,6 +45,15 @@ struct Inner {
     connection: Mutex<Option<Arc<Connection>>>,
     /// The relay's channel, in confirm mode.
     publisher: Mutex<Option<Channel>>,
+}
+
+/// The broker's URL with [`FRAME_MAX`] unless it names a frame size of its own.
+fn with_frame_max(url: &str) -> anyhow::Result<AMQPUri> {
+    let mut uri: AMQPUri = url
+        .parse()
+        .map_err(|err: String| anyhow::anyhow!("the message broker's URL: {err}"))?;
+    uri.query.frame_max.get_or_insert(FRAME_MAX);
+    Ok(uri)
 }
 
 impl std::fmt::Debug for AmqpBus {
@@ -66,8 +80,12 @@ impl AmqpBus {
         if let Some(connection) = current.as_ref().filter(|c| c.status().connected()) {
             return Ok(connection.clone());
         }
-        let connection =
-            Arc::new(Connection::connect(&self.0.url, ConnectionProperties::default()).await?);
+        let connection = Connection::connect_uri(
+            with_frame_max(&self.0.url)?,
+            ConnectionProperties::default(),
+        )
+        .await?;
+        let connection = Arc::new(connection);
         declare_topology(&connection.create_channel().await?, self.0.topology).await?;
         tracing::info!("connected to the message broker");
         *current = Some(connection.clone());
@@ -410,4 +428,17 @@ fn quorum() -> FieldTable {
         AMQPValue::LongString("quorum".into()),
     );
     arguments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asks_for_small_frames_unless_the_url_names_a_size() {
+        let plain = with_frame_max("amqp://guest:guest@127.0.0.1:5672/%2f").expect("a URL");
+        assert_eq!(plain.query.frame_max, Some(FRAME_MAX));
+        let named = with_frame_max("amqp://127.0.0.1:5672/%2f?frame_max=131072").expect("a URL");
+        assert_eq!(named.query.frame_max, Some(131_072));
+    }
 }
