@@ -91,7 +91,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Api {
     pub fn new(base: &str) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder().timeout(TIMEOUT).build()?;
+        let http = platform::client::shared_http()?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
@@ -236,6 +236,7 @@ impl Api {
         let request = self
             .http
             .post(format!("{}/api/records", self.base))
+            .timeout(TIMEOUT)
             .bearer_auth(&session.access_token)
             .multipart(form);
         self.answer(request, "/api/records", true).await.map(drop)
@@ -272,7 +273,10 @@ impl Api {
         session: Option<&Session>,
         body: Option<&Value>,
     ) -> Result<reqwest::Response, ApiError> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(TIMEOUT);
         if let Some(session) = session {
             request = request.bearer_auth(&session.access_token);
         }

@@ -10,6 +10,9 @@ use super::principal::Principal;
 use super::verified::{self, Verified, VerifiedTokens};
 use crate::error::ApiError;
 
+/// How long fetching the identity service's published keys may take.
+const JWKS_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// An unknown `kid` refreshes the key set at most this often, so garbage tokens cannot make
 /// every request fetch the JWKS.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
@@ -54,10 +57,7 @@ impl TokenVerifier {
                     format!("{url}/.well-known/jwks.json")
                 })
                 .collect(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(3))
-                .build()
-                .unwrap_or_default(),
+            http: crate::client::shared_http().unwrap_or_default(),
             keys: RwLock::default(),
             verified: VerifiedTokens::new(verified::CAPACITY),
             last_refresh: tokio::sync::Mutex::default(),
@@ -143,7 +143,7 @@ impl TokenVerifier {
 
     async fn fetch(&self) -> Option<JwkSet> {
         for url in &self.jwks_urls {
-            match self.http.get(url).send().await {
+            match self.http.get(url).timeout(JWKS_TIMEOUT).send().await {
                 Ok(response) if response.status().is_success() => {
                     if let Ok(set) = response.json::<JwkSet>().await {
                         return Some(set);

@@ -6,8 +6,8 @@
 mod breaker;
 mod forwarded;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -29,7 +29,23 @@ pub struct ServiceClient {
     bases: Arc<[String]>,
     next: Arc<AtomicUsize>,
     http: reqwest::Client,
+    timeout: Duration,
     breaker: Arc<CircuitBreaker>,
+}
+
+/// The process's one `reqwest::Client`, shared by every caller of another service: one
+/// connection pool, and one parse of the system's root certificates (each client built reads
+/// and keeps its own copy). Timeouts are set per request.
+pub fn shared_http() -> anyhow::Result<reqwest::Client> {
+    static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
+    if let Some(client) = SHARED.get() {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()?;
+    Ok(SHARED.get_or_init(|| client).clone())
 }
 
 impl ServiceClient {
@@ -42,11 +58,7 @@ impl ServiceClient {
             !bases.is_empty(),
             "no URL configured for the {service} service"
         );
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(2))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()?;
+        let http = shared_http()?;
         Ok(Self {
             service,
             bases: bases
@@ -55,6 +67,7 @@ impl ServiceClient {
                 .collect(),
             next: Arc::default(),
             http,
+            timeout,
             breaker: Arc::new(CircuitBreaker::new(service, 5, Duration::from_secs(5))),
         })
     }
@@ -136,6 +149,7 @@ impl ServiceClient {
             let base = &self.bases[(first + offset) % self.bases.len()];
             let mut request = forwarded
                 .apply(self.http.request(method.clone(), format!("{base}{path}")))
+                .timeout(self.timeout)
                 .headers(trace_headers.clone());
             if let Some(body) = body {
                 request = request.json(body);
