@@ -6,7 +6,12 @@ pub mod demo;
 pub mod health;
 pub mod system;
 
-/// The merged OpenAPI document of every service, as the gateway serves it.
+/// The merged OpenAPI document as the gateway serves it: `openapi.json`, which a test keeps
+/// equal to [`openapi`]. The gateway starts without building the document, and keeps its JSON
+/// alone.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// The merged OpenAPI document of every service (the source of [`OPENAPI_JSON`]).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = utoipa::openapi::OpenApiBuilder::new()
         .info(

@@ -204,3 +204,24 @@ fn analytics_parameters_are_required() {
     let group_key = component(&doc, "GroupKey");
     assert_eq!(group_key["enum"], json!(["day", "doctor", "speciality"]));
 }
+
+/// `openapi.json`, which the gateway serves, is the document the services describe. After a
+/// change to any endpoint or schema: `CAREBOOK_WRITE_OPENAPI=1 cargo test -p carebook --lib
+/// openapi` writes it anew; commit it with the change.
+#[test]
+fn the_served_document_is_the_merged_one() {
+    let merged = crate::openapi()
+        .to_pretty_json()
+        .expect("the document serializes");
+    if std::env::var_os("CAREBOOK_WRITE_OPENAPI").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        std::fs::write(path, format!("{merged}\n")).expect("openapi.json is writable");
+        return;
+    }
+    let served: Value = serde_json::from_str(crate::OPENAPI_JSON).expect("openapi.json is JSON");
+    assert!(
+        served == document(),
+        "crates/carebook/openapi.json is not the merged document: run \
+         `CAREBOOK_WRITE_OPENAPI=1 cargo test -p carebook --lib openapi` and commit it"
+    );
+}

@@ -180,7 +180,7 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
     };
     let shutdown = CancellationToken::new();
     let bus = EventBus::new(config.amqp_url.as_deref(), contracts::events::TOPOLOGY);
-    let mut gateway = gateway::GatewayConfig::from_env(crate::openapi())?;
+    let mut gateway = gateway::GatewayConfig::from_env(crate::OPENAPI_JSON)?;
     gateway.upstreams = Service::BACKENDS.iter().map(|s| (*s, urls(*s))).collect();
     gateway.start_gate = config.start_gate.clone();
     // The web app in this process calls the API over loopback for its users: their own
@@ -366,7 +366,7 @@ pub async fn serve_one(
     let bus = EventBus::from_env(contracts::events::TOPOLOGY);
     let app = match service {
         Service::Gateway => {
-            let config = gateway::GatewayConfig::from_env(crate::openapi())?;
+            let config = gateway::GatewayConfig::from_env(crate::OPENAPI_JSON)?;
             let tls = config.tls.clone();
             let router = gateway::router(config);
             let listener = bind(service, listen).await?;

@@ -1,13 +1,17 @@
 //! The merged OpenAPI document at `/api/openapi.json` and Swagger UI rendering it at `/docs`.
 
 use axum::Router;
-use utoipa::openapi::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 pub(crate) const OPENAPI_PATH: &str = "/api/openapi.json";
 
-/// Swagger UI's assets are compiled in (`vendored`), so nothing is fetched at build or run time.
-/// It serves the document itself at `OPENAPI_PATH`, and redirects `/docs` to `/docs/`.
-pub(crate) fn routes(openapi: OpenApi) -> Router {
-    SwaggerUi::new("/docs").url(OPENAPI_PATH, openapi).into()
+/// Serves `openapi` (the document's JSON) as it is. Swagger UI's assets are compiled in
+/// (`vendored`), so nothing is fetched at build or run time; it redirects `/docs` to `/docs/`.
+pub(crate) fn routes(openapi: &'static str) -> Router {
+    let document = get(move || async move { ([(CONTENT_TYPE, "application/json")], openapi) });
+    Router::new()
+        .route(OPENAPI_PATH, document)
+        .merge(SwaggerUi::new("/docs").config(Config::from(OPENAPI_PATH)))
 }

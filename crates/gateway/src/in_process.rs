@@ -96,7 +96,7 @@ mod tests {
             .into_iter()
             .map(|service| (service, vec![closed.clone()]))
             .collect();
-        let mut config = GatewayConfig::new(upstreams, utoipa::openapi::OpenApi::default());
+        let mut config = GatewayConfig::new(upstreams, "{}");
         config.max_body_bytes = 16;
         config.in_process = vec![(Service::Identity, service)];
         router(config)

@@ -63,8 +63,7 @@ const NOT_ROUTED: &str = "/api/auth/service-token";
 /// The gateway's whole application, with health, metrics, request ids, problem+json, security
 /// headers, rate limits and (when configured) CORS. Needs no runtime to build: a Redis
 /// connection is made at the first request.
-pub fn router(mut config: GatewayConfig) -> Router {
-    let openapi = std::mem::take(&mut config.openapi);
+pub fn router(config: GatewayConfig) -> Router {
     let auth = Authenticator::for_identity(&config.instances(Service::Identity));
     let trails = audit::Trails::new(|s| config.instances(s), config.upstream_timeout);
     let client = client::build(config.upstream_timeout);
@@ -88,7 +87,7 @@ pub fn router(mut config: GatewayConfig) -> Router {
         client.clone(),
     ));
     let api = ROUTES.iter().zip(&upstreams).fold(
-        docs::routes(openapi),
+        docs::routes(config.openapi),
         |api, (&(prefix, _), upstream)| {
             let backend = Backend {
                 proxy: proxy.clone(),
@@ -175,7 +174,7 @@ mod tests {
             .chain([PAGES])
             .map(|service| (service, vec![closed.clone()]))
             .collect();
-        let mut config = GatewayConfig::new(upstreams, utoipa::openapi::OpenApi::default());
+        let mut config = GatewayConfig::new(upstreams, "{}");
         config.upstream_timeout = Duration::from_secs(2);
         let request = Request::get(path)
             .body(Body::empty())

@@ -176,12 +176,8 @@ pub fn config(upstreams: Vec<(Service, Vec<String>)>) -> GatewayConfig {
     config
 }
 
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let info = utoipa::openapi::InfoBuilder::new()
-        .title("carebook test")
-        .version("1")
-        .build();
-    utoipa::openapi::OpenApi::new(info, utoipa::openapi::Paths::new())
+pub fn openapi() -> &'static str {
+    r#"{"openapi":"3.1.0","info":{"title":"carebook test","version":"1"},"paths":{}}"#
 }
 
 pub struct TestGateway {
