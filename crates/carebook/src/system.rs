@@ -198,8 +198,12 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
             ));
         }
     }
-    // The services of this process take the gateway's requests without a loopback socket;
-    // they still listen for each other, the web app and anyone calling them directly.
+    // The services of this process take the gateway's and each other's requests without a
+    // loopback socket; they still listen for the web app and anyone calling them directly.
+    for (service, router) in &apps {
+        let base = format!("http://{}", addresses[service]);
+        platform::client::in_process::register(base, router.clone(), shutdown.clone());
+    }
     gateway.in_process = apps.clone();
     apps.push((Service::Gateway, gateway::router(gateway)));
     let mut tasks = JoinSet::new();

@@ -5,6 +5,7 @@
 
 mod breaker;
 mod forwarded;
+pub mod in_process;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -154,7 +155,21 @@ impl ServiceClient {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let sent = request.send().instrument(span.clone()).await;
+            let request = request
+                .build()
+                .map_err(|err| Failure::Transient(describe(&err)))?;
+            let sent = match in_process::router(base) {
+                Some(router) => in_process::call(router, request)
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|reason| Unanswered::Failed(reason.to_owned())),
+                None => self
+                    .http
+                    .execute(request)
+                    .instrument(span.clone())
+                    .await
+                    .map_err(Unanswered::from),
+            };
             if let Ok(response) = &sent {
                 span.record("http.response.status_code", response.status().as_u16());
             }
@@ -164,11 +179,11 @@ impl ServiceClient {
                 )),
                 Ok(response) => Ok(response),
                 // Refused or unreachable: the request never left, another instance may take it.
-                Err(err) if err.is_connect() => {
-                    outcome = Err(Failure::Transient(describe(&err)));
+                Err(Unanswered::Refused(reason)) => {
+                    outcome = Err(Failure::Transient(reason));
                     continue;
                 }
-                Err(err) => Err(Failure::Transient(describe(&err))),
+                Err(Unanswered::Failed(reason)) => Err(Failure::Transient(reason)),
             };
             break;
         }
@@ -195,6 +210,22 @@ impl ServiceClient {
 enum Failure {
     Transient(String),
     BreakerOpen,
+}
+
+/// Why an instance gave no answer: refused (nothing was sent) or failed after sending.
+enum Unanswered {
+    Refused(String),
+    Failed(String),
+}
+
+impl From<reqwest::Error> for Unanswered {
+    fn from(err: reqwest::Error) -> Self {
+        if err.is_connect() {
+            Self::Refused(describe(&err))
+        } else {
+            Self::Failed(describe(&err))
+        }
+    }
 }
 
 fn is_transient(status: StatusCode) -> bool {
