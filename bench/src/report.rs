@@ -133,6 +133,14 @@ pub struct EventDelay {
     pub sustained_p99_ms: f64,
     pub sustained_missed: u64,
     pub sustained_booking_rate: f64,
+    /// Where the appointment events of that phase spent their time, from the services' own
+    /// timestamps: commit to published (the relay), published to handled by the notification
+    /// consumer (the broker and the consumer).
+    pub sustained_events: u64,
+    pub sustained_relay_p50_ms: f64,
+    pub sustained_relay_p99_ms: f64,
+    pub sustained_consumer_p50_ms: f64,
+    pub sustained_consumer_p99_ms: f64,
     /// Events of earlier scenarios the consumer had not handled yet, waited for before
     /// measuring; what was left when the wait gave up.
     pub backlog_at_start: i64,

@@ -191,6 +191,29 @@ pub fn mode_table(name: &str, report: &ModeReport) -> String {
         ));
         rows.push(row(
             "event-delay",
+            format!(
+                "then: commit to published p50 ms ({} events)",
+                e.sustained_events
+            ),
+            e.sustained_relay_p50_ms,
+        ));
+        rows.push(row(
+            "event-delay",
+            "then: commit to published p99 ms",
+            e.sustained_relay_p99_ms,
+        ));
+        rows.push(row(
+            "event-delay",
+            "then: published to handled p50 ms",
+            e.sustained_consumer_p50_ms,
+        ));
+        rows.push(row(
+            "event-delay",
+            "then: published to handled p99 ms",
+            e.sustained_consumer_p99_ms,
+        ));
+        rows.push(row(
+            "event-delay",
             "backlog waited for (events)",
             e.backlog_at_start as f64,
         ));

@@ -24,6 +24,7 @@ use super::Ctx;
 use super::backlog::drain_rate;
 use super::book::{book_op, measure_max_rate};
 use super::drain::drain;
+use super::stages;
 use crate::calendar::Booking;
 use crate::http::Http;
 use crate::load::{self, OpFuture};
@@ -99,7 +100,10 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
     let sustainable = sustainable_rate(ctx, &token, window, limit).await?;
     eprintln!("  {sustainable:.0} bookings/s with their events handled");
     ctx.settle().await;
+    let began = Timestamp::now().as_millisecond();
     let at_sustainable = delays_at(ctx, &token, sustainable * LOAD, window).await?;
+    drain(&ctx.system, limit).await?;
+    let parts = stages::since(&ctx.system, began).await?;
     Ok(EventDelay {
         p50_ms: ms(&at_max.stored, 0.5),
         p99_ms: ms(&at_max.stored, 0.99),
@@ -117,6 +121,11 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
         sustained_p99_ms: ms(&at_sustainable.stored, 0.99),
         sustained_missed: at_sustainable.missed,
         sustained_booking_rate: round(at_sustainable.rate),
+        sustained_events: parts.events,
+        sustained_relay_p50_ms: parts.relay_p50_ms,
+        sustained_relay_p99_ms: parts.relay_p99_ms,
+        sustained_consumer_p50_ms: parts.consumer_p50_ms,
+        sustained_consumer_p99_ms: parts.consumer_p99_ms,
         backlog_at_start: drained.backlog,
         undelivered_at_start: drained.due,
         backlog_left: drained.left,

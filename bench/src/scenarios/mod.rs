@@ -14,6 +14,7 @@ mod read;
 mod read_ceiling;
 mod records;
 mod scale;
+mod stages;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
