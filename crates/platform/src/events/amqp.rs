@@ -27,8 +27,10 @@ use crate::outbox::Envelope;
 pub const EXCHANGE: &str = "carebook.events";
 const DEAD_LETTER_EXCHANGE: &str = "carebook.dead-letter";
 const TRACEPARENT: &str = "traceparent";
-/// Unacknowledged deliveries a consumer holds at once: a whole batch.
-const PREFETCH: u16 = MAX_BATCH as u16;
+/// Unacknowledged deliveries a consumer holds at once: the batch it is handling and the next
+/// one, already here when the first commits (with one batch only, the next would trickle in
+/// after the acknowledgement and be handled a few events a transaction).
+const PREFETCH: u16 = 2 * MAX_BATCH as u16;
 /// A publish whose confirms take longer than this is retried (the inbox absorbs repeats).
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest frame asked of the broker unless the URL names one (`?frame_max=`). The client
