@@ -270,6 +270,11 @@ pub fn round(value: f64) -> f64 {
     }
 }
 
+/// A quantile (0..1) of a histogram of microseconds, in milliseconds, rounded.
+pub fn quantile_ms(histogram: &hdrhistogram::Histogram<u64>, quantile: f64) -> f64 {
+    round(histogram.value_at_quantile(quantile) as f64 / 1000.0)
+}
+
 pub fn ratio(value: f64, ceiling: f64) -> f64 {
     if ceiling > 0.0 {
         round(value / ceiling)

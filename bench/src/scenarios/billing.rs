@@ -20,7 +20,7 @@ use super::Ctx;
 use crate::calendar::Booking;
 use crate::http::Http;
 use crate::load::{self, OpFuture};
-use crate::report::{Billing, round};
+use crate::report::{Billing, quantile_ms as ms, round};
 
 /// Approvals per second.
 const PROBE_RATE: f64 = 20.0;
@@ -90,7 +90,6 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<Billing> {
         "no invoice appeared (first error: {})",
         probes.first_error.as_deref().unwrap_or("none")
     );
-    let ms = |h: &Histogram<u64>, q: f64| round(h.value_at_quantile(q) as f64 / 1000.0);
     Ok(Billing {
         p50_ms: ms(&delays.visible, 0.5),
         p99_ms: ms(&delays.visible, 0.99),

@@ -28,7 +28,7 @@ use super::stages;
 use crate::calendar::Booking;
 use crate::http::Http;
 use crate::load::{self, OpFuture};
-use crate::report::{EventDelay, round};
+use crate::report::{EventDelay, quantile_ms as ms, round};
 
 /// Approvals per second; each one also books.
 const PROBE_RATE: f64 = 20.0;
@@ -58,10 +58,6 @@ struct Delays {
     failed: u64,
     /// Bookings and probes per second.
     rate: f64,
-}
-
-fn ms(histogram: &Histogram<u64>, quantile: f64) -> f64 {
-    round(histogram.value_at_quantile(quantile) as f64 / 1000.0)
 }
 
 pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
