@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use platform::client::in_process;
 use platform::config::{ClinicConfig, DatabaseUrl, Service};
 use platform::events::EventBus;
 use platform::server::{ShutdownPlan, StartGate};
@@ -199,11 +200,8 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
         }
     }
     // The services of this process take the gateway's and each other's requests without a
-    // loopback socket; they still listen for the web app and anyone calling them directly.
-    for (service, router) in &apps {
-        let base = format!("http://{}", addresses[service]);
-        platform::client::in_process::register(base, router.clone(), shutdown.clone());
-    }
+    // loopback socket (registered below, with their listeners); they still listen for the web
+    // app and anyone calling them directly.
     gateway.in_process = apps.clone();
     apps.push((Service::Gateway, gateway::router(gateway)));
     let mut tasks = JoinSet::new();
@@ -216,7 +214,15 @@ pub async fn start(config: SystemConfig) -> anyhow::Result<RunningSystem> {
                 let plan = ShutdownPlan::IMMEDIATE;
                 tasks.spawn(gateway::serve(listener, app, tls.clone(), stop, plan))
             }
-            _ => tasks.spawn(platform::server::serve(listener, app, stop)),
+            _ => {
+                // Answered in-process for exactly as long as the listener is served.
+                let base = format!("http://{}", addresses[&service]);
+                let registration = in_process::register(base, app.clone());
+                tasks.spawn(async move {
+                    let _registration = registration;
+                    platform::server::serve(listener, app, stop).await
+                })
+            }
         };
     }
     Ok(RunningSystem {

@@ -1,11 +1,11 @@
 //! Services of one process (`carebook up`) calling each other without a loopback socket. The
-//! composition registers each service's router under the URL it listens on; a call to a
-//! registered URL goes to that router, which sees it as the socket would have brought it (the
-//! same method, path and headers, loopback as the peer). Registrations end with the system:
-//! once its `running` token is cancelled, calls go to the URL again.
+//! composition registers each service's router under the URL it listens on, for as long as it
+//! serves there; a call to a registered URL goes to that router, which sees it as the socket
+//! would have brought it (the same method, path and headers, loopback as the peer).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -13,7 +13,6 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use bytes::Bytes;
-use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 /// What a service sees as its peer: another service, on loopback.
@@ -22,31 +21,49 @@ const CALLER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALH
 /// The largest answer taken from a service in this process (its answers are JSON documents).
 const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
-struct Registered {
-    router: Router,
-    running: CancellationToken,
-}
+/// Each registration's router, by URL, with the registration's number.
+type Registry = RwLock<HashMap<String, (u64, Router)>>;
 
-fn registry() -> &'static RwLock<HashMap<String, Registered>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<String, Registered>>> = OnceLock::new();
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(RwLock::default)
 }
 
 /// Calls to `base` (e.g. `http://127.0.0.1:8082`, as callers are configured) go to `router`
-/// until `running` is cancelled.
-pub fn register(base: String, router: Router, running: CancellationToken) {
+/// until the returned registration is dropped: keep it where the listener on `base` is served,
+/// so that the port, once closed and perhaps reused, is no longer answered here.
+#[must_use = "dropping the registration ends it"]
+pub fn register(base: String, router: Router) -> Registration {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let id = NEXT.fetch_add(1, Ordering::Relaxed);
     let mut routers = registry().write().unwrap_or_else(PoisonError::into_inner);
-    routers.retain(|_, registered| !registered.running.is_cancelled());
-    routers.insert(base, Registered { router, running });
+    routers.insert(base.clone(), (id, router));
+    Registration { base, id }
+}
+
+/// Ends its router's registration when dropped (a later one for the same URL stays).
+#[derive(Debug)]
+pub struct Registration {
+    base: String,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut routers = registry().write().unwrap_or_else(PoisonError::into_inner);
+        if routers
+            .get(&self.base)
+            .is_some_and(|(id, _)| *id == self.id)
+        {
+            routers.remove(&self.base);
+        }
+    }
 }
 
 /// The router serving `base` in this process, if one does.
 pub(super) fn router(base: &str) -> Option<Router> {
     let routers = registry().read().unwrap_or_else(PoisonError::into_inner);
-    routers
-        .get(base)
-        .filter(|registered| !registered.running.is_cancelled())
-        .map(|registered| registered.router.clone())
+    routers.get(base).map(|(_, router)| router.clone())
 }
 
 /// Hands `request` to `router` and takes its whole answer, within the request's timeout.
@@ -116,10 +133,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_registered_url_is_answered_in_this_process_until_the_system_stops() {
+    async fn a_registered_url_is_answered_in_this_process_until_the_registration_ends() {
         let base = closed_url();
-        let running = CancellationToken::new();
-        register(base.clone(), echo(), running.clone());
+        let registration = register(base.clone(), echo());
         let client =
             ServiceClient::new("things", vec![base], Duration::from_secs(1)).expect("a client");
         let request_id = HeaderValue::from_static("in-process-7");
@@ -134,11 +150,11 @@ mod tests {
         assert_eq!(answer["authorization"], "Bearer t0k3n");
         assert_eq!(answer["requestId"], "in-process-7");
 
-        running.cancel();
+        drop(registration);
         let refused = client.get::<Value>("/api/things/1", &forwarded).await;
         assert!(
             matches!(refused, Err(ApiError::Unavailable(_))),
-            "after the stop the closed port answers: {refused:?}"
+            "after the registration the closed port answers: {refused:?}"
         );
     }
 }
