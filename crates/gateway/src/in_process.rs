@@ -4,20 +4,16 @@
 //! wake-ups. The service's own middleware (authentication, request log, problem+json) runs
 //! as it does for any caller.
 
-use std::net::{Ipv4Addr, SocketAddr};
-
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use http_body_util::Limited;
+use platform::client::in_process::LOOPBACK_PEER;
 use tower::ServiceExt;
 
 use crate::error::ProxyError;
 use crate::proxy::{Backend, Outgoing, declared_length, has_body, into_client_response, read_body};
-
-/// What the service sees as its peer: the gateway, on loopback.
-const GATEWAY_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 pub(crate) async fn forward(
     backend: &Backend,
@@ -43,7 +39,7 @@ pub(crate) async fn forward(
     };
     let request_id = outgoing.request_id();
     let mut request = outgoing.into_local(body);
-    request.extensions_mut().insert(ConnectInfo(GATEWAY_PEER));
+    request.extensions_mut().insert(ConnectInfo(LOOPBACK_PEER));
     let service = backend.upstream.service();
     let response = tokio::time::timeout(backend.proxy.timeout, router.oneshot(request))
         .await
@@ -66,6 +62,8 @@ mod tests {
     use http_body_util::BodyExt;
     use platform::config::Service;
     use serde_json::{Value, json};
+
+    use std::net::SocketAddr;
 
     use super::*;
     use crate::{GatewayConfig, router};

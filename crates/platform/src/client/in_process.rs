@@ -15,8 +15,9 @@ use axum::extract::ConnectInfo;
 use bytes::Bytes;
 use tower::ServiceExt;
 
-/// What a service sees as its peer: another service, on loopback.
-const CALLER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+/// What a service called in-process sees as its peer (another service or the gateway, on
+/// loopback), as `ConnectInfo`.
+pub const LOOPBACK_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 /// The largest answer taken from a service in this process (its answers are JSON documents).
 const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
@@ -87,7 +88,7 @@ pub(super) async fn call(
     };
     *local.uri_mut() = target.parse().map_err(|_| "request failed")?;
     *local.headers_mut() = request.headers().clone();
-    local.extensions_mut().insert(ConnectInfo(CALLER));
+    local.extensions_mut().insert(ConnectInfo(LOOPBACK_PEER));
     let answered = async {
         let Ok(response) = router.oneshot(local).await;
         let (parts, body) = response.into_parts();
