@@ -22,7 +22,7 @@ use sqlx::Connection;
 use tokio::sync::Mutex;
 
 use crate::events::{assert_each_once_and_sent, eventually, slot_start, stored_notifications};
-use crate::fixtures::process::{ServiceProcess, free_port};
+use crate::fixtures::process::{ServiceProcess, free_port, one_fleet_at_a_time};
 use crate::fixtures::rabbitmq::TestVhost;
 use crate::fixtures::smtp::SmtpServer;
 use crate::helpers::{
@@ -81,7 +81,8 @@ impl Fleet {
             .collect();
         shared.extend(pairs(&[
             ("CAREBOOK_SHUTDOWN_DRAIN_MS", DRAIN_MS.to_owned()),
-            ("CAREBOOK_DB_MAX_CONNECTIONS", "3".to_owned()),
+            // Sixteen instances: 32 pooled connections, besides each relay's and listener's.
+            ("CAREBOOK_DB_MAX_CONNECTIONS", "2".to_owned()),
         ]));
         let secret = carebook::system::random_secret();
         let records_key =
@@ -411,6 +412,7 @@ async fn approved_beyond(client: &Client, from: usize, count: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_killed_and_restarted_under_load_fail_no_request() {
+    let _turn = one_fleet_at_a_time().await;
     let smtp = SmtpServer::start().await;
     let mut fleet = Fleet::start(&smtp).await;
     let client = Client::new(fleet.gateway.url()).await;

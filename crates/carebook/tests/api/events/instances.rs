@@ -14,7 +14,7 @@ use super::{
     Broker, assert_each_once_and_sent, book_and_approve, eventually, settled_notifications,
     slot_start, stored_notifications,
 };
-use crate::fixtures::process::ServiceProcess;
+use crate::fixtures::process::{ServiceProcess, one_fleet_at_a_time};
 use crate::fixtures::smtp::{ReceivedMail, SmtpServer};
 use crate::helpers::{Backend, Setup, TestApp};
 
@@ -36,6 +36,7 @@ fn distinct_message_ids(mails: &[ReceivedMail]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_send_each_notification_and_each_reminder_once() {
+    let _turn = one_fleet_at_a_time().await;
     let broker = Broker::start().await;
     let smtp = SmtpServer::start().await;
     let app = system_without_notifications(&broker).await;
@@ -87,6 +88,7 @@ async fn two_instances_send_each_notification_and_each_reminder_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notification_service_killed_mid_stream_loses_and_repeats_nothing() {
+    let _turn = one_fleet_at_a_time().await;
     let broker = Broker::start().await;
     let smtp = SmtpServer::start().await;
     let app = system_without_notifications(&broker).await;
