@@ -1,21 +1,23 @@
 //! Appointment events become notifications and reminder changes, and every event a delivery to
 //! each webhook subscribed to it, written inside the event consumer's transaction (which also
-//! records the event id in the inbox). No network calls: contact data is fetched later, when
+//! records the event id in the inbox). A batch's notifications and deliveries are written
+//! together, a few statements for the whole batch. No network calls: contact data is fetched later, when
 //! the worker delivers.
 
 use contracts::events::{AppointmentChanged, MedicalRecordAdded, PatientErased, types};
 use contracts::notifications::{Channel, NotificationKind};
 use futures::future::BoxFuture;
 use jiff::Timestamp;
-use platform::events::Handler;
+use platform::events::{Batch, Handler};
 use platform::outbox::Envelope;
 use platform::time::Clock;
 use sqlx::AnyConnection;
+use tracing::{Instrument, Span};
 
 use crate::domain::{Facts, NewNotificationRow, Recipient};
 use crate::rules::{self, ReminderChange};
 use crate::store::{
-    Freshness, arm_reminders, cancel_reminders, erase_patient, insert_notification,
+    Freshness, arm_reminders, cancel_reminders, erase_patient, insert_notifications,
     record_appointment_state,
 };
 use crate::webhooks;
@@ -39,29 +41,47 @@ impl NotificationHandler {
         }
     }
 
-    async fn apply(&self, conn: &mut AnyConnection, event: &Envelope) -> anyhow::Result<()> {
-        // Every event may be some integrator's: their deliveries commit with this transaction.
-        webhooks::enqueue(conn, event, self.clock.now()).await?;
+    /// Handles `events` in order, each in the span `span` gives it. Notifications and webhook
+    /// deliveries are written once for the run of events before each erasure (and once at the
+    /// end), so that an erasure also removes what the events before it made.
+    async fn apply_all(
+        &self,
+        conn: &mut AnyConnection,
+        events: &[&Envelope],
+        span: impl Fn(&Envelope) -> Span,
+    ) -> anyhow::Result<()> {
         let now = self.clock.now();
-        if event.event_type == types::PATIENT_ERASED {
-            let erased: PatientErased = serde_json::from_value(event.data.clone())?;
-            let done = erase_patient(conn, erased.patient_id).await?;
-            tracing::info!(
-                patient_id = erased.patient_id,
-                notifications = done.notifications,
-                reminders = done.reminders,
-                doctors_notifications = done.doctors_notifications,
-                webhook_deliveries = done.webhook_deliveries,
-                "erased patient's notifications removed"
-            );
-            return Ok(());
+        let mut pending = Pending::default();
+        for &event in events {
+            if event.event_type == types::PATIENT_ERASED {
+                pending.write(conn, now).await?;
+                // An integrator hears of the erasure too.
+                webhooks::enqueue(conn, &[event], now).await?;
+                erase(conn, event).instrument(span(event)).await?;
+                continue;
+            }
+            pending.events.push(event);
+            self.apply(conn, event, now, &mut pending.notifications)
+                .instrument(span(event))
+                .await?;
         }
+        pending.write(conn, now).await
+    }
+
+    /// What `event` means: its notifications go to `notifications`; the appointment's state
+    /// and reminders change at once.
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &Envelope,
+        now: Timestamp,
+        notifications: &mut Vec<NewNotificationRow>,
+    ) -> anyhow::Result<()> {
         if event.event_type == types::MEDICAL_RECORD_ADDED {
             let added: MedicalRecordAdded = serde_json::from_value(event.data.clone())?;
             let (recipient, kind, facts) = rules::record_notice(&added);
-            return self
-                .notify(conn, event, (recipient, kind), facts, now)
-                .await;
+            self.notify(event, (recipient, kind), &facts, notifications);
+            return Ok(());
         }
         if !rules::is_appointment_event(&event.event_type) {
             return Ok(());
@@ -72,8 +92,7 @@ impl NotificationHandler {
         };
         for (recipient, kind) in plan.notices {
             let facts = Facts::of(&changed, recipient.kind);
-            self.notify(conn, event, (recipient, kind), facts, now)
-                .await?;
+            self.notify(event, (recipient, kind), &facts, notifications);
         }
         // Events may arrive out of order (several consumers, redeliveries). A late one is still
         // history worth telling, but reminders follow the newest state only. The state row stays
@@ -98,41 +117,67 @@ impl NotificationHandler {
         );
         Ok(())
     }
-}
 
-impl NotificationHandler {
     /// One notification of `kind` to `recipient` on every channel.
-    async fn notify(
+    fn notify(
         &self,
-        conn: &mut AnyConnection,
         event: &Envelope,
         (recipient, kind): (Recipient, NotificationKind),
-        facts: Facts,
-        now: Timestamp,
-    ) -> anyhow::Result<()> {
-        for &channel in &self.channels {
-            let row = NewNotificationRow {
-                recipient,
-                channel,
-                kind,
-                appointment_id: facts.appointment_id,
-                facts: facts.clone(),
-                subject: None,
-                message: None,
-                // One event never yields two notifications of one kind to one recipient.
-                dedupe_key: format!(
-                    "{}:{}:{}:{}:{}",
-                    event.id,
-                    recipient.kind.as_str(),
-                    recipient.id,
-                    kind.as_str(),
-                    channel.as_str()
-                ),
-            };
-            insert_notification(conn, &row, now).await?;
-        }
+        facts: &Facts,
+        notifications: &mut Vec<NewNotificationRow>,
+    ) {
+        notifications.extend(self.channels.iter().map(|&channel| NewNotificationRow {
+            recipient,
+            channel,
+            kind,
+            appointment_id: facts.appointment_id,
+            facts: facts.clone(),
+            subject: None,
+            message: None,
+            // One event never yields two notifications of one kind to one recipient.
+            dedupe_key: format!(
+                "{}:{}:{}:{}:{}",
+                event.id,
+                recipient.kind.as_str(),
+                recipient.id,
+                kind.as_str(),
+                channel.as_str()
+            ),
+        }));
+    }
+}
+
+/// Rows a run of events makes that are written together.
+#[derive(Default)]
+struct Pending<'a> {
+    /// Every event of the run may be some integrator's.
+    events: Vec<&'a Envelope>,
+    notifications: Vec<NewNotificationRow>,
+}
+
+impl Pending<'_> {
+    async fn write(&mut self, conn: &mut AnyConnection, now: Timestamp) -> anyhow::Result<()> {
+        webhooks::enqueue(conn, &self.events, now).await?;
+        insert_notifications(conn, &self.notifications, now).await?;
+        self.events.clear();
+        self.notifications.clear();
         Ok(())
     }
+}
+
+/// Removes what the service holds about the erased patient.
+async fn erase(conn: &mut AnyConnection, event: &Envelope) -> anyhow::Result<()> {
+    let erased: PatientErased = serde_json::from_value(event.data.clone())?;
+    let done = erase_patient(conn, erased.patient_id).await?;
+    tracing::info!(
+        patient_id = erased.patient_id,
+        notifications = done.notifications,
+        reminders = done.reminders,
+        doctors_notifications = done.doctors_notifications,
+        webhook_deliveries = done.webhook_deliveries,
+        "erased patient's notifications removed"
+    );
+    Ok(())
 }
 
 impl Handler for NotificationHandler {
@@ -141,7 +186,15 @@ impl Handler for NotificationHandler {
         conn: &'a mut AnyConnection,
         event: &'a Envelope,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.apply(conn, event))
+        Box::pin(self.apply_all(conn, &[event], |_| Span::current()))
+    }
+
+    fn handle_batch<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        batch: Batch<'a>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.apply_all(conn, batch.events(), move |event| batch.span(event)))
     }
 
     fn erases(&self, event: &Envelope) -> bool {

@@ -307,6 +307,23 @@ pub fn where_all(conditions: &[String]) -> String {
     }
 }
 
+/// The `(…), (…), …` of a multi-row `INSERT`: one row per item, one `$n` for each value `bind`
+/// adds to `args` for it. Only placeholders are assembled; every value is bound.
+pub fn values_rows<T>(
+    args: &mut AnyArguments,
+    items: impl IntoIterator<Item = T>,
+    mut bind: impl FnMut(&mut AnyArguments, T) -> Result<(), BoxDynError>,
+) -> Result<String, BoxDynError> {
+    let mut rows = Vec::new();
+    for item in items {
+        let first = args.len() + 1;
+        bind(args, item)?;
+        let placeholders: Vec<String> = (first..=args.len()).map(|n| format!("${n}")).collect();
+        rows.push(format!("({})", placeholders.join(", ")));
+    }
+    Ok(rows.join(", "))
+}
+
 /// The name of the constraint a failed statement violated, on either backend.
 ///
 /// PostgreSQL reports it directly. SQLite reports UNIQUE violations as `table.column` and our

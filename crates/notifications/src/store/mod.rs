@@ -16,7 +16,7 @@ use crate::domain::{Recipient, StoredNotification};
 
 pub use delivery::{Claimed, Outcome};
 pub use erasure::erase_patient;
-pub use notifications::{ListFilter, insert_notification};
+pub use notifications::{ListFilter, insert_notification, insert_notifications};
 #[cfg(test)]
 pub use reminders::ReminderStatus;
 pub use reminders::{

@@ -1,7 +1,7 @@
 use contracts::notifications::{NotificationStatus, RecipientType};
 use jiff::Timestamp;
 use platform::audit::{Action, AuditContext};
-use platform::db::{fetch_page, where_all};
+use platform::db::{fetch_page, values_rows, where_all};
 use platform::page::PageRequest;
 use platform::time::to_millis;
 use sqlx::any::AnyArguments;
@@ -70,6 +70,49 @@ pub async fn insert_notification(
         .fetch_optional(conn)
         .await?;
     row.map(decode).transpose()
+}
+
+/// Rows one multi-row `INSERT` carries at most (thirteen values each).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Stores `rows`, due at once, in as few statements as it takes; a row whose dedupe key exists
+/// already is skipped. The number stored.
+pub async fn insert_notifications(
+    conn: &mut AnyConnection,
+    rows: &[NewNotificationRow],
+    now: Timestamp,
+) -> sqlx::Result<u64> {
+    let now = to_millis(now);
+    let mut stored = 0;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut args = AnyArguments::default();
+        let values = values_rows(&mut args, chunk, |args, new| {
+            args.add(new.recipient.kind.as_str())?;
+            args.add(new.recipient.id)?;
+            args.add(new.channel.as_str())?;
+            args.add(new.kind.as_str())?;
+            args.add(new.appointment_id)?;
+            args.add(serde_json::to_string(&new.facts)?)?;
+            args.add(new.subject.as_deref())?;
+            args.add(new.message.as_deref())?;
+            args.add(NotificationStatus::Pending.as_str())?;
+            args.add(0_i64)?;
+            args.add(now)?;
+            args.add(now)?;
+            args.add(new.dedupe_key.as_str())
+        })
+        .map_err(sqlx::Error::Encode)?;
+        let sql = format!(
+            "INSERT INTO notifications (recipient_type, recipient_id, channel, kind, \
+             appointment_id, facts, subject, message, status, attempts, created_at, \
+             next_attempt_at, dedupe_key) VALUES {values} ON CONFLICT (dedupe_key) DO NOTHING"
+        );
+        stored += sqlx::query_with(AssertSqlSafe(sql), args)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(stored)
 }
 
 impl NotificationStore {

@@ -2,12 +2,12 @@
 
 use contracts::webhooks::{Webhook, WebhookDelivery};
 use jiff::Timestamp;
-use platform::db::{Backend, Db, fetch_page};
+use platform::db::{Backend, Db, fetch_page, values_rows};
 use platform::outbox::Envelope;
 use platform::page::PageRequest;
 use platform::time::to_millis;
 use sqlx::any::AnyArguments;
-use sqlx::{AnyConnection, Arguments};
+use sqlx::{AnyConnection, Arguments, AssertSqlSafe};
 
 use super::rows::{DELIVERY_COLUMNS, DeliveryRow, WEBHOOK_COLUMNS, WebhookRow};
 use crate::policy::{MayDeliver, MayManageWebhooks};
@@ -41,7 +41,7 @@ impl WebhookStore {
         secret: &str,
         now: Timestamp,
     ) -> platform::Result<Webhook> {
-        let row: WebhookRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let row: WebhookRow = sqlx::query_as(AssertSqlSafe(format!(
             "INSERT INTO webhooks (url, event_types, secret, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING {WEBHOOK_COLUMNS}"
         )))
@@ -136,7 +136,7 @@ impl WebhookStore {
             Backend::Sqlite => "",
         };
         let mut tx = self.db.begin().await?;
-        let ids: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let ids: Vec<(i64,)> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT id FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= $1 \
              AND (lease_until IS NULL OR lease_until <= $1) ORDER BY id LIMIT $2 {lock}"
         )))
@@ -203,27 +203,61 @@ pub enum Attempt {
     GiveUp { error: String },
 }
 
-/// In the event consumer's transaction: one pending delivery per live subscription to the
-/// event's type. The unique (webhook, event) pair makes a repeated call a no-op.
+/// Delivery rows one `INSERT` carries at most (six values each).
+const DELIVERIES_PER_STATEMENT: usize = 500;
+
+/// In the event consumer's transaction: one pending delivery of each of `events` per live
+/// subscription to its type. One read of the subscriptions, and the deliveries in as few
+/// statements as it takes; the unique (webhook, event) pair makes a repeated call a no-op.
 pub async fn enqueue(
     conn: &mut AnyConnection,
-    event: &Envelope,
+    events: &[&Envelope],
     now: Timestamp,
 ) -> anyhow::Result<u64> {
-    let inserted = sqlx::query(
-        "INSERT INTO webhook_deliveries \
-         (webhook_id, event_id, event_type, payload, next_attempt_at, created_at) \
-         SELECT id, $1, $2, $3, $4, $4 FROM webhooks \
-         WHERE deleted_at IS NULL AND event_types LIKE $5 \
-         ON CONFLICT (webhook_id, event_id) DO NOTHING",
-    )
-    .bind(event.id.to_string())
-    .bind(&event.event_type)
-    .bind(event.to_public_json()?)
-    .bind(to_millis(now))
-    .bind(format!("%,{},%", event.event_type))
-    .execute(conn)
-    .await?
-    .rows_affected();
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let subscriptions: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, event_types FROM webhooks WHERE deleted_at IS NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut deliveries = Vec::new();
+    for event in events {
+        // `event_types` is stored as `,TypeA,TypeB,`.
+        let listed = format!(",{},", event.event_type);
+        let subscribed: Vec<i64> = subscriptions
+            .iter()
+            .filter(|(_, types)| types.contains(&listed))
+            .map(|(id, _)| *id)
+            .collect();
+        if subscribed.is_empty() {
+            continue;
+        }
+        let payload = event.to_public_json()?;
+        deliveries.extend(subscribed.into_iter().map(|id| (id, *event, payload.clone())));
+    }
+    let now = to_millis(now);
+    let mut inserted = 0;
+    for chunk in deliveries.chunks(DELIVERIES_PER_STATEMENT) {
+        let mut args = AnyArguments::default();
+        let values = values_rows(&mut args, chunk, |args, (webhook, event, payload)| {
+            args.add(*webhook)?;
+            args.add(event.id.to_string())?;
+            args.add(event.event_type.as_str())?;
+            args.add(payload.as_str())?;
+            args.add(now)?;
+            args.add(now)
+        })
+        .map_err(anyhow::Error::from_boxed)?;
+        let sql = format!(
+            "INSERT INTO webhook_deliveries \
+             (webhook_id, event_id, event_type, payload, next_attempt_at, created_at) \
+             VALUES {values} ON CONFLICT (webhook_id, event_id) DO NOTHING"
+        );
+        inserted += sqlx::query_with(AssertSqlSafe(sql), args)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
     Ok(inserted)
 }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Action, Outcome};
 use crate::ApiError;
-use crate::db::Db;
+use crate::db::{Db, values_rows};
 
 /// Submissions waiting for the writer; beyond this, requests wait to submit (backpressure).
 const QUEUE: usize = 1024;
@@ -122,18 +122,11 @@ pub(super) async fn insert<'c>(
     rows: &[&NewRow],
 ) -> sqlx::Result<()> {
     let mut args = AnyArguments::default();
-    let mut values = Vec::with_capacity(rows.len());
-    for row in rows {
-        let first = args.len() + 1;
-        bind(&mut args, row).map_err(sqlx::Error::Encode)?;
-        let placeholders: Vec<String> = (first..=args.len()).map(|n| format!("${n}")).collect();
-        values.push(format!("({})", placeholders.join(", ")));
-    }
-    // Only placeholders are assembled here; every value is bound.
+    let values =
+        values_rows(&mut args, rows, |args, row| bind(args, row)).map_err(sqlx::Error::Encode)?;
     let sql = format!(
         "INSERT INTO audit_log (at, service, actor_id, actor_role, patient_id, action, \
-         resource, outcome, endpoint, request_id) VALUES {}",
-        values.join(", ")
+         resource, outcome, endpoint, request_id) VALUES {values}"
     );
     sqlx::query_with(AssertSqlSafe(sql), args)
         .execute(conn)

@@ -2,13 +2,15 @@
 //! row naming the event commit together, so a redelivered event finds its row and is skipped.
 //! Consumers hand over what the queue has ready as one batch: one transaction, one commit.
 
-use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
+use std::collections::HashSet;
 
-use super::Handler;
-use crate::db::Db;
+use sqlx::any::AnyArguments;
+use sqlx::{Arguments, AssertSqlSafe};
+use tokio_util::sync::CancellationToken;
+
+use super::{Batch, Handler};
+use crate::db::{Db, values_rows};
 use crate::outbox::Envelope;
-use crate::telemetry::traces;
 use crate::time::to_millis;
 
 /// Handler failures after which an event is dead-lettered.
@@ -33,44 +35,13 @@ pub async fn deliver(
     handler: &dyn Handler,
     event: &Envelope,
 ) -> anyhow::Result<Delivered> {
-    deliver_once(db, consumer, handler, event)
-        .instrument(consumer_span(consumer, event))
-        .await
+    let delivered = deliver_batch(db, consumer, handler, &[event]).await?;
+    Ok(delivered[0])
 }
 
-/// The span of `consumer`'s handling of `event`, in the trace of the request that committed it.
-fn consumer_span(consumer: &str, event: &Envelope) -> tracing::Span {
-    traces::consumer_span(
-        consumer,
-        &event.event_type,
-        &event.id.to_string(),
-        event.traceparent.as_deref(),
-    )
-}
-
-async fn deliver_once(
-    db: &Db,
-    consumer: &str,
-    handler: &dyn Handler,
-    event: &Envelope,
-) -> anyhow::Result<Delivered> {
-    let mut tx = db.begin().await?;
-    if !record_in_inbox(&mut tx, consumer, event).await? {
-        tx.rollback().await?;
-        return Ok(Delivered::Duplicate);
-    }
-    handler.handle(&mut tx, event).await?;
-    tx.commit().await?;
-    if handler.erases(event) {
-        db.scrub_erased().await;
-    }
-    Ok(Delivered::Handled)
-}
-
-/// Runs `handler` on each event of `events` that `consumer` has not handled yet, in their order,
-/// in one transaction with their inbox rows: one commit, one disk flush, for the whole batch.
-/// An `Err` of any handler rolls the whole batch back. Each handler call is a span in the trace
-/// of its own event.
+/// Runs `handler` on the events of `events` that `consumer` has not handled yet, in their
+/// order, in one transaction with their inbox rows: one commit, one disk flush, for the whole
+/// batch. An `Err` of the handler rolls the whole batch back.
 pub async fn deliver_batch(
     db: &Db,
     consumer: &str,
@@ -78,46 +49,71 @@ pub async fn deliver_batch(
     events: &[&Envelope],
 ) -> anyhow::Result<Vec<Delivered>> {
     let mut tx = db.begin().await?;
-    let mut delivered = Vec::with_capacity(events.len());
-    let mut erased = false;
-    for event in events {
-        // A repeat within the batch finds the row its first copy wrote.
-        if record_in_inbox(&mut tx, consumer, event).await? {
-            handler
-                .handle(&mut tx, event)
-                .instrument(consumer_span(consumer, event))
-                .await?;
-            erased |= handler.erases(event);
-            delivered.push(Delivered::Handled);
-        } else {
-            delivered.push(Delivered::Duplicate);
-        }
+    let fresh = record_in_inbox(&mut tx, consumer, events).await?;
+    let delivered = fresh
+        .iter()
+        .map(|&fresh| match fresh {
+            true => Delivered::Handled,
+            false => Delivered::Duplicate,
+        })
+        .collect();
+    let new: Vec<&Envelope> = events
+        .iter()
+        .zip(&fresh)
+        .filter_map(|(event, &fresh)| fresh.then_some(*event))
+        .collect();
+    if new.is_empty() {
+        tx.rollback().await?;
+        return Ok(delivered);
     }
+    handler
+        .handle_batch(&mut tx, Batch::new(consumer, &new))
+        .await?;
     tx.commit().await?;
-    if erased {
+    if new.iter().any(|event| handler.erases(event)) {
         db.scrub_erased().await;
     }
     Ok(delivered)
 }
 
-/// Writes the inbox row of `event`; false when `consumer` has one already.
+/// Writes the inbox rows of `events` in one statement; for each event, whether it is new to
+/// `consumer` (false when an earlier transaction, or an earlier copy in `events`, has its row).
 async fn record_in_inbox(
     conn: &mut sqlx::AnyConnection,
     consumer: &str,
-    event: &Envelope,
-) -> sqlx::Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (consumer, event_id) DO NOTHING",
-    )
-    .bind(consumer)
-    .bind(event.id.to_string())
-    .bind(&event.event_type)
-    .bind(to_millis(jiff::Timestamp::now()))
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    events: &[&Envelope],
+) -> anyhow::Result<Vec<bool>> {
+    let ids: Vec<String> = events.iter().map(|event| event.id.to_string()).collect();
+    let mut first_copies = HashSet::new();
+    let firsts: Vec<bool> = ids.iter().map(|id| first_copies.insert(id)).collect();
+    let now = to_millis(jiff::Timestamp::now());
+    let mut args = AnyArguments::default();
+    let unique = events
+        .iter()
+        .zip(&ids)
+        .zip(&firsts)
+        .filter(|(_, first)| **first);
+    let values = values_rows(&mut args, unique, |args, ((event, id), _)| {
+        args.add(consumer)?;
+        args.add(id.as_str())?;
+        args.add(event.event_type.as_str())?;
+        args.add(now)
+    })
+    .map_err(anyhow::Error::from_boxed)?;
+    let sql = format!(
+        "INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES {values} \
+         ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+    );
+    let inserted: HashSet<String> = sqlx::query_scalar_with(AssertSqlSafe(sql), args)
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(ids
+        .iter()
+        .zip(firsts)
+        .map(|(id, first)| first && inserted.contains(id))
+        .collect())
 }
 
 /// The end of one delivery after retries.

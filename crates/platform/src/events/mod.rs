@@ -14,7 +14,7 @@ pub(crate) mod wake;
 
 pub use amqp::{AmqpBus, EXCHANGE};
 pub use bus::EventBus;
-pub use handler::{Handler, Subscription};
+pub use handler::{Batch, Handler, Subscription};
 pub use inbox::{Delivered, deliver, deliver_batch};
 pub use local::LocalBus;
 pub use relay::relay_once;
