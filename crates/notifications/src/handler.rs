@@ -186,7 +186,7 @@ impl Handler for NotificationHandler {
         conn: &'a mut AnyConnection,
         event: &'a Envelope,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.apply_all(conn, &[event], |_| Span::current()))
+        Box::pin(async move { self.apply_all(conn, &[event], |_| Span::current()).await })
     }
 
     fn handle_batch<'a>(

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod batches;
 mod delivery;
 mod events;
 mod ordering;

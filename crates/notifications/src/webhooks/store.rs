@@ -234,7 +234,11 @@ pub async fn enqueue(
             continue;
         }
         let payload = event.to_public_json()?;
-        deliveries.extend(subscribed.into_iter().map(|id| (id, *event, payload.clone())));
+        deliveries.extend(
+            subscribed
+                .into_iter()
+                .map(|id| (id, *event, payload.clone())),
+        );
     }
     let now = to_millis(now);
     let mut inserted = 0;
