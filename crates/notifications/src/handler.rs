@@ -1,8 +1,8 @@
 //! Appointment events become notifications and reminder changes, and every event a delivery to
 //! each webhook subscribed to it, written inside the event consumer's transaction (which also
 //! records the event id in the inbox). A batch's notifications and deliveries are written
-//! together, a few statements for the whole batch. No network calls: contact data is fetched later, when
-//! the worker delivers.
+//! together, a few statements for the whole batch. No network calls: contact data is fetched
+//! later, when the worker delivers.
 
 use contracts::events::{AppointmentChanged, MedicalRecordAdded, PatientErased, types};
 use contracts::notifications::{Channel, NotificationKind};
