@@ -53,14 +53,13 @@ impl NotificationHandler {
         let now = self.clock.now();
         let mut pending = Pending::default();
         for &event in events {
+            // Every event may be some integrator's, the erasure too.
+            pending.events.push(event);
             if event.event_type == types::PATIENT_ERASED {
                 pending.write(conn, now).await?;
-                // An integrator hears of the erasure too.
-                webhooks::enqueue(conn, &[event], now).await?;
                 erase(conn, event).instrument(span(event)).await?;
                 continue;
             }
-            pending.events.push(event);
             self.apply(conn, event, now, &mut pending.notifications)
                 .instrument(span(event))
                 .await?;
@@ -150,7 +149,7 @@ impl NotificationHandler {
 /// Rows a run of events makes that are written together.
 #[derive(Default)]
 struct Pending<'a> {
-    /// Every event of the run may be some integrator's.
+    /// The run's events, for their webhook deliveries.
     events: Vec<&'a Envelope>,
     notifications: Vec<NewNotificationRow>,
 }
