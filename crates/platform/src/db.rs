@@ -13,7 +13,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Arguments, AssertSqlSafe, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Arguments, AssertSqlSafe, Executor, Transaction};
 
 use crate::page::PageRequest;
 
@@ -307,6 +307,11 @@ pub fn where_all(conditions: &[String]) -> String {
     }
 }
 
+/// Rows one multi-row statement carries at most. With up to 13 values a row that stays far
+/// below either backend's limit on parameters (SQLite 32,766, PostgreSQL 65,535); a larger set
+/// is written in several statements, inside one transaction.
+pub const ROWS_PER_STATEMENT: usize = 500;
+
 /// The `(…), (…), …` of a multi-row `INSERT`: one row per item, one `$n` for each value `bind`
 /// adds to `args` for it. Only placeholders are assembled; every value is bound.
 pub fn values_rows<T>(
@@ -322,6 +327,29 @@ pub fn values_rows<T>(
         rows.push(format!("({})", placeholders.join(", ")));
     }
     Ok(rows.join(", "))
+}
+
+/// Runs `{head} VALUES (…), (…) {tail}` over `items`, [`ROWS_PER_STATEMENT`] rows a
+/// statement, binding each item's values with `bind` (see [`values_rows`]), and returns what
+/// the statements return (the rows of a `RETURNING` tail). `head` and `tail` are the caller's
+/// fixed SQL, e.g. `INSERT INTO t (a, b)` and `ON CONFLICT (a) DO NOTHING`.
+pub async fn insert_values<T>(
+    conn: &mut AnyConnection,
+    (head, tail): (&str, &str),
+    items: &[T],
+    mut bind: impl FnMut(&mut AnyArguments, &T) -> Result<(), BoxDynError>,
+) -> sqlx::Result<Vec<AnyRow>> {
+    let mut returned = Vec::new();
+    for chunk in items.chunks(ROWS_PER_STATEMENT) {
+        let mut args = AnyArguments::default();
+        let values = values_rows(&mut args, chunk, &mut bind).map_err(sqlx::Error::Encode)?;
+        let sql = format!("{head} VALUES {values} {tail}");
+        let rows = sqlx::query_with(AssertSqlSafe(sql), args)
+            .fetch_all(&mut *conn)
+            .await?;
+        returned.extend(rows);
+    }
+    Ok(returned)
 }
 
 /// The name of the constraint a failed statement violated, on either backend.

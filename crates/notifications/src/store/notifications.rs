@@ -1,7 +1,7 @@
 use contracts::notifications::{NotificationStatus, RecipientType};
 use jiff::Timestamp;
 use platform::audit::{Action, AuditContext};
-use platform::db::{fetch_page, values_rows, where_all};
+use platform::db::{ROWS_PER_STATEMENT, fetch_page, values_rows, where_all};
 use platform::page::PageRequest;
 use platform::time::to_millis;
 use sqlx::any::AnyArguments;
@@ -71,9 +71,6 @@ pub async fn insert_notification(
         .await?;
     row.map(decode).transpose()
 }
-
-/// Rows one multi-row `INSERT` carries at most (thirteen values each).
-const ROWS_PER_STATEMENT: usize = 500;
 
 /// Stores `rows`, due at once, in as few statements as it takes; a row whose dedupe key exists
 /// already is skipped. The number stored.

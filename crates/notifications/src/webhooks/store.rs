@@ -2,7 +2,7 @@
 
 use contracts::webhooks::{Webhook, WebhookDelivery};
 use jiff::Timestamp;
-use platform::db::{Backend, Db, fetch_page, values_rows};
+use platform::db::{Backend, Db, ROWS_PER_STATEMENT, fetch_page, values_rows};
 use platform::outbox::Envelope;
 use platform::page::PageRequest;
 use platform::time::to_millis;
@@ -203,9 +203,6 @@ pub enum Attempt {
     GiveUp { error: String },
 }
 
-/// Delivery rows one `INSERT` carries at most (six values each).
-const DELIVERIES_PER_STATEMENT: usize = 500;
-
 /// In the event consumer's transaction: one pending delivery of each of `events` per live
 /// subscription to its type. One read of the subscriptions, and the deliveries in as few
 /// statements as it takes; the unique (webhook, event) pair makes a repeated call a no-op.
@@ -242,7 +239,7 @@ pub async fn enqueue(
     }
     let now = to_millis(now);
     let mut inserted = 0;
-    for chunk in deliveries.chunks(DELIVERIES_PER_STATEMENT) {
+    for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
         let mut args = AnyArguments::default();
         let values = values_rows(&mut args, chunk, |args, (webhook, event, payload)| {
             args.add(*webhook)?;

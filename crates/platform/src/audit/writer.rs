@@ -13,14 +13,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Action, Outcome};
 use crate::ApiError;
-use crate::db::{Db, values_rows};
+use crate::db::{Db, ROWS_PER_STATEMENT, values_rows};
 
 /// Submissions waiting for the writer; beyond this, requests wait to submit (backpressure).
 const QUEUE: usize = 1024;
 /// Submissions one commit takes at most (a page of a list is one submission).
 const MAX_BATCH: usize = 256;
-/// Rows per `INSERT`: 10 parameters each, far below either backend's limit on parameters.
-const ROWS_PER_STATEMENT: usize = 500;
 
 /// One audit row, owned so it can wait in the writer's queue.
 #[derive(Debug)]
