@@ -1,17 +1,19 @@
 //! Every event type becomes read-model changes, written inside the event consumer's
-//! transaction (which also records the event id in the inbox). The same function replays the
-//! history in `carebook analytics-rebuild`.
+//! transaction (which also records the event ids in the inbox). A batch's changes are gathered
+//! and written together, a few statements per table for the whole batch. The same function
+//! replays the history in `carebook analytics-rebuild`.
 
 use contracts::events::{
     AppointmentChanged, DoctorChanged, InvoiceChanged, MedicalRecordAdded, PatientChanged, types,
 };
 use futures::future::BoxFuture;
 use jiff::tz::TimeZone;
-use platform::events::Handler;
+use platform::events::{Batch, Handler};
 use platform::outbox::Envelope;
 use sqlx::AnyConnection;
+use tracing::Span;
 
-use crate::store::facts::{self, Once};
+use crate::store::facts::{self, Changes, Once};
 
 /// The `platform::events::Handler` of the analytics queue.
 #[derive(Debug, Clone)]
@@ -25,31 +27,45 @@ impl AnalyticsHandler {
         Self { zone }
     }
 
-    /// Applies one event to the read models; types that say nothing for figures are skipped.
-    pub async fn apply(&self, conn: &mut AnyConnection, event: &Envelope) -> anyhow::Result<()> {
+    /// Applies `events` to the read models, each read in the span `span` gives it, their
+    /// changes written together.
+    pub async fn apply_all(
+        &self,
+        conn: &mut AnyConnection,
+        events: &[&Envelope],
+        span: impl Fn(&Envelope) -> Span,
+    ) -> anyhow::Result<()> {
+        let mut changes = Changes::default();
+        for &event in events {
+            span(event).in_scope(|| self.gather(event, &mut changes))?;
+        }
+        changes.write(conn).await
+    }
+
+    /// What one event changes; types that say nothing for figures are skipped.
+    fn gather(&self, event: &Envelope, changes: &mut Changes) -> anyhow::Result<()> {
         let data = || event.data.clone();
         let day = || facts::day_of(event.occurred_at, &self.zone);
         match event.event_type.as_str() {
             t if types::APPOINTMENTS.contains(&t) => {
                 let changed: AppointmentChanged = serde_json::from_value(data())?;
-                facts::apply_appointment(conn, &changed, &self.zone).await?;
+                changes.appointment(&changed, &self.zone);
             }
             types::INVOICE_CREATED | types::INVOICE_PAID | types::INVOICE_UPDATED => {
                 let changed: InvoiceChanged = serde_json::from_value(data())?;
-                facts::apply_invoice(conn, &changed, event.occurred_at, &self.zone).await?;
+                changes.invoice(&changed, event.occurred_at, &self.zone);
             }
             types::DOCTOR_CREATED | types::DOCTOR_UPDATED => {
                 let changed: DoctorChanged = serde_json::from_value(data())?;
-                facts::apply_doctor(conn, &changed).await?;
+                changes.doctor(&changed);
             }
             types::PATIENT_REGISTERED => {
                 let changed: PatientChanged = serde_json::from_value(data())?;
-                facts::count_once(conn, Once::PatientRegistered, changed.patient_id, &day())
-                    .await?;
+                changes.once(Once::PatientRegistered, changed.patient_id, day());
             }
             types::MEDICAL_RECORD_ADDED => {
                 let added: MedicalRecordAdded = serde_json::from_value(data())?;
-                facts::count_once(conn, Once::RecordAdded, added.record_id, &day()).await?;
+                changes.once(Once::RecordAdded, added.record_id, day());
             }
             _ => return Ok(()),
         }
@@ -64,6 +80,14 @@ impl Handler for AnalyticsHandler {
         conn: &'a mut AnyConnection,
         event: &'a Envelope,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.apply(conn, event))
+        Box::pin(async move { self.apply_all(conn, &[event], |_| Span::current()).await })
+    }
+
+    fn handle_batch<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        batch: Batch<'a>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.apply_all(conn, batch.events(), move |event| batch.span(event)))
     }
 }

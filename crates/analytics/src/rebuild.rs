@@ -10,6 +10,7 @@ use platform::config::Service;
 use platform::db::Db;
 use platform::outbox::Envelope;
 use sqlx::AssertSqlSafe;
+use tracing::Span;
 
 use crate::handler::AnalyticsHandler;
 use crate::store::TABLES;
@@ -57,12 +58,18 @@ pub async fn rebuild(
                 break;
             };
             after = *last;
-            for (id, payload) in &rows {
-                let event: Envelope = serde_json::from_str(payload)
-                    .with_context(|| format!("{service} outbox row {id}"))?;
-                handler.apply(&mut tx, &event).await?;
-                replayed += 1;
-            }
+            let events = rows
+                .iter()
+                .map(|(id, payload)| {
+                    serde_json::from_str::<Envelope>(payload)
+                        .with_context(|| format!("{service} outbox row {id}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let page: Vec<&Envelope> = events.iter().collect();
+            handler
+                .apply_all(&mut tx, &page, |_| Span::current())
+                .await?;
+            replayed += page.len() as u64;
         }
         source.close().await;
         tracing::info!(%service, events = replayed, "outbox replayed");

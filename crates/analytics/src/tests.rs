@@ -5,7 +5,9 @@
 use contracts::analytics::AppointmentGroup;
 use contracts::appointments::AppointmentStatus;
 use contracts::billing::{InvoiceKind, PaymentStatus};
-use contracts::events::{AppointmentChanged, DoctorChanged, InvoiceChanged, types};
+use contracts::events::{
+    AppointmentChanged, DoctorChanged, InvoiceChanged, MedicalRecordAdded, PatientChanged, types,
+};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use platform::auth::{Principal, Role};
@@ -31,13 +33,23 @@ fn envelope(event_type: &str, data: impl serde::Serialize) -> Envelope {
 }
 
 fn appointment(id: i64, status: AppointmentStatus, late: bool, version: i64) -> Envelope {
-    let start: Timestamp = "2026-12-14T15:00:00Z".parse().unwrap();
+    visit((id, 7, 14), status, late, version)
+}
+
+/// Appointment `id` with doctor `doctor_id` on December `day`.
+fn visit(
+    (id, doctor_id, day): (i64, i64, u8),
+    status: AppointmentStatus,
+    late: bool,
+    version: i64,
+) -> Envelope {
+    let start: Timestamp = format!("2026-12-{day:02}T15:00:00Z").parse().unwrap();
     envelope(
         types::APPOINTMENT_APPROVED,
         AppointmentChanged {
             appointment_id: id,
             patient_id: 1,
-            doctor_id: 7,
+            doctor_id,
             start,
             end: start,
             status,
@@ -50,10 +62,14 @@ fn appointment(id: i64, status: AppointmentStatus, late: bool, version: i64) -> 
 }
 
 fn invoice(status: PaymentStatus, amount: i64, version: i64) -> Envelope {
+    bill(3, status, amount, version)
+}
+
+fn bill(invoice_id: i64, status: PaymentStatus, amount: i64, version: i64) -> Envelope {
     envelope(
         types::INVOICE_UPDATED,
         InvoiceChanged {
-            invoice_id: 3,
+            invoice_id,
             appointment_id: 1,
             patient_id: 1,
             amount,
@@ -78,13 +94,23 @@ fn admin() -> MayReadFigures {
     may_read_figures(&principal).unwrap()
 }
 
+/// Applies `events` one transaction each, as a consumer taking one delivery at a time would.
 async fn apply_all(db: &platform::db::Db, events: &[Envelope]) {
-    let handler = AnalyticsHandler::new(TimeZone::UTC);
     for event in events {
-        let mut tx = db.begin().await.unwrap();
-        handler.apply(&mut tx, event).await.unwrap();
-        tx.commit().await.unwrap();
+        apply_batch(db, std::slice::from_ref(event)).await.unwrap();
     }
+}
+
+/// Applies `events` in one transaction, as one batch of deliveries.
+async fn apply_batch(db: &platform::db::Db, events: &[Envelope]) -> anyhow::Result<()> {
+    let handler = AnalyticsHandler::new(TimeZone::UTC);
+    let events: Vec<&Envelope> = events.iter().collect();
+    let mut tx = db.begin().await?;
+    handler
+        .apply_all(&mut tx, &events, |_| tracing::Span::current())
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn groups(store: &FiguresStore, by: GroupBy) -> Vec<AppointmentGroup> {
@@ -166,4 +192,134 @@ async fn newest_wins_whatever_the_order_on_sqlite() {
 #[tokio::test]
 async fn newest_wins_whatever_the_order_on_postgres() {
     newest_wins_whatever_the_order(TestDatabase::postgres(&MIGRATIONS).await).await;
+}
+
+/// A history touching every read model: appointments of two doctors on two days moving
+/// through their states, invoices created, paid and voided, specialities, registrations and
+/// records, with repeats.
+fn busy_history() -> Vec<Envelope> {
+    use AppointmentStatus::*;
+    let mut history = Vec::new();
+    for id in 1..=12 {
+        let at = (id, 7 + id % 2, 14 + (id % 3) as u8);
+        history.push(visit(at, Requested, false, 1));
+        history.push(visit(at, Approved, false, 2));
+        match id % 4 {
+            0 => history.push(visit(at, Cancelled, true, 3)),
+            1 => history.push(visit(at, Cancelled, false, 3)),
+            2 => history.push(visit(at, Completed, false, 3)),
+            _ => {}
+        }
+        history.push(bill(100 + id, PaymentStatus::Pending, 50 * id, 1));
+        let last = if id % 2 == 0 {
+            PaymentStatus::Paid
+        } else {
+            PaymentStatus::Void
+        };
+        history.push(bill(100 + id, last, 50 * id, 2));
+    }
+    for (doctor_id, speciality, version) in [(7, "Cardiology", 2), (8, " Dermatology ", 3)] {
+        let changed = DoctorChanged {
+            doctor_id,
+            speciality: Some(speciality.to_owned()),
+            version,
+        };
+        history.push(envelope(types::DOCTOR_UPDATED, changed));
+    }
+    for patient_id in 1..=3 {
+        history.push(envelope(
+            types::PATIENT_REGISTERED,
+            PatientChanged { patient_id },
+        ));
+    }
+    let record = MedicalRecordAdded {
+        record_id: 9,
+        patient_id: 1,
+        doctor_id: 7,
+    };
+    history.push(envelope(types::MEDICAL_RECORD_ADDED, record));
+    // Every event delivered twice.
+    history.extend(history.clone());
+    history
+}
+
+/// Every figure the read models answer for December: by doctor, by speciality, the summary.
+type Figures = (Vec<AppointmentGroup>, Vec<AppointmentGroup>, serde_json::Value);
+
+async fn figures(db: &platform::db::Db) -> Figures {
+    let store = FiguresStore::new(db.clone());
+    let range = DayRange::parse(Some("2026-12-01"), Some("2026-12-31")).unwrap();
+    let summary = store.summary(admin(), range).await.unwrap();
+    (
+        groups(&store, GroupBy::Doctor).await,
+        groups(&store, GroupBy::Speciality).await,
+        serde_json::to_value(summary).unwrap(),
+    )
+}
+
+/// One event at a time, the whole history as one batch, or batches of any size in any order:
+/// the same figures.
+async fn batches_count_as_events_one_by_one(database: impl AsyncFn() -> TestDatabase) {
+    let history = busy_history();
+    let one_by_one = database().await;
+    apply_all(&one_by_one.db, &history).await;
+    let expected = figures(&one_by_one.db).await;
+
+    let whole = database().await;
+    apply_batch(&whole.db, &history).await.unwrap();
+    assert_eq!(figures(&whole.db).await, expected);
+
+    let mut backwards = history.clone();
+    backwards.reverse();
+    for size in [2, 7] {
+        let chunked = database().await;
+        for batch in backwards.chunks(size) {
+            apply_batch(&chunked.db, batch).await.unwrap();
+        }
+        assert_eq!(figures(&chunked.db).await, expected, "batches of {size}");
+        // A batch over what is already counted changes nothing.
+        apply_batch(&chunked.db, &history).await.unwrap();
+        assert_eq!(figures(&chunked.db).await, expected);
+    }
+}
+
+#[tokio::test]
+async fn batches_count_as_events_one_by_one_on_sqlite() {
+    batches_count_as_events_one_by_one(async || TestDatabase::sqlite(&MIGRATIONS).await).await;
+}
+
+#[tokio::test]
+async fn batches_count_as_events_one_by_one_on_postgres() {
+    batches_count_as_events_one_by_one(async || TestDatabase::postgres(&MIGRATIONS).await).await;
+}
+
+/// Two consumers writing overlapping batches at once, in opposite orders, take their row locks
+/// in one order: neither deadlocks, and the figures are those of one consumer.
+#[tokio::test]
+async fn concurrent_batches_do_not_deadlock_on_postgres() {
+    let history = busy_history();
+    let serial = TestDatabase::postgres(&MIGRATIONS).await;
+    apply_batch(&serial.db, &history).await.unwrap();
+    let expected = figures(&serial.db).await;
+
+    let shared = TestDatabase::postgres(&MIGRATIONS).await;
+    let mut backwards = history.clone();
+    backwards.reverse();
+    let consumer = |events: Vec<Envelope>| {
+        let db = shared.db.clone();
+        tokio::spawn(async move {
+            for batch in events.chunks(9) {
+                apply_batch(&db, batch).await?;
+            }
+            anyhow::Ok(())
+        })
+    };
+    // The first round inserts most facts, the later ones lock and compare them.
+    for _ in 0..3 {
+        let (forwards, backwards) =
+            tokio::join!(consumer(history.clone()), consumer(backwards.clone()));
+        forwards.unwrap().unwrap();
+        backwards.unwrap().unwrap();
+    }
+    assert_eq!(figures(&shared.db).await, expected);
 }

@@ -3,14 +3,26 @@
 //! (the old contribution out, the new one in), an older one is ignored, and the same state
 //! applied twice adds nothing. So the figures do not depend on the order or the number of
 //! deliveries, which also makes a replay of the whole history safe beside live consumers.
+//!
+//! A batch of events is gathered first ([`Changes`]): the newest state of each fact and the
+//! sum of the counters' moves. It is then written in a few statements per table, the facts
+//! before the counters and every table's rows in key order, so consumers writing at the same
+//! time take their row locks in one order and cannot deadlock.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 use contracts::appointments::AppointmentStatus;
 use contracts::billing::PaymentStatus;
 use contracts::events::{AppointmentChanged, DoctorChanged, InvoiceChanged};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use sqlx::AnyConnection;
+use platform::db::insert_values;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::error::BoxDynError;
+use sqlx::{AnyConnection, Arguments, Row};
 
+use crate::store::counts::Counts;
 use crate::store::locked;
 
 /// The clinic-local day of an instant, as the tables store it.
@@ -18,8 +30,103 @@ pub fn day_of(at: Timestamp, zone: &TimeZone) -> String {
     at.to_zoned(zone.clone()).date().to_string()
 }
 
+/// What a batch of events changes in the read models, gathered before anything is written.
+#[derive(Debug, Default)]
+pub struct Changes {
+    appointments: Newest<Slot>,
+    invoices: Newest<Takings>,
+    /// Per doctor: the newest version that carried a speciality, and the speciality.
+    specialities: BTreeMap<i64, (i64, String)>,
+    /// Per kind and entity: the day it happened.
+    once: BTreeMap<(Once, i64), String>,
+}
+
+/// The newest state of each entity of a batch, by id, with its version. Of two states with one
+/// version the later wins, as it would one event at a time.
+type Newest<F> = BTreeMap<i64, (i64, F)>;
+
+fn keep_newest<F>(newest: &mut Newest<F>, id: i64, version: i64, state: F) {
+    match newest.entry(id) {
+        Entry::Vacant(entry) => {
+            entry.insert((version, state));
+        }
+        Entry::Occupied(mut entry) if entry.get().0 <= version => {
+            entry.insert((version, state));
+        }
+        Entry::Occupied(_) => {}
+    }
+}
+
+impl Changes {
+    pub fn appointment(&mut self, changed: &AppointmentChanged, zone: &TimeZone) {
+        let slot = Slot::of(changed, zone);
+        keep_newest(
+            &mut self.appointments,
+            changed.appointment_id,
+            changed.version,
+            slot,
+        );
+    }
+
+    pub fn invoice(&mut self, changed: &InvoiceChanged, occurred_at: Timestamp, zone: &TimeZone) {
+        let takings = Takings::of(changed, occurred_at, zone);
+        keep_newest(
+            &mut self.invoices,
+            changed.invoice_id,
+            changed.version,
+            takings,
+        );
+    }
+
+    /// Keeps the doctor's speciality from the newest event that carries one.
+    pub fn doctor(&mut self, changed: &DoctorChanged) {
+        if let Some(speciality) = changed.speciality.as_deref() {
+            let speciality = speciality.trim().to_owned();
+            keep_newest(
+                &mut self.specialities,
+                changed.doctor_id,
+                changed.version,
+                speciality,
+            );
+        }
+    }
+
+    /// Counts `entity_id` of `once` on `day` unless it was counted already.
+    pub fn once(&mut self, once: Once, entity_id: i64, day: String) {
+        self.once.entry((once, entity_id)).or_insert(day);
+    }
+
+    /// Writes the batch: facts first (invoices, specialities, things counted once,
+    /// appointments), then the counters they moved.
+    pub async fn write(&self, conn: &mut AnyConnection) -> anyhow::Result<()> {
+        let mut counts = Counts::default();
+        write_facts(conn, &self.invoices, &mut counts).await?;
+        write_specialities(conn, &self.specialities).await?;
+        write_once(conn, &self.once, &mut counts).await?;
+        write_facts(conn, &self.appointments, &mut counts).await?;
+        counts.write(conn).await?;
+        Ok(())
+    }
+}
+
+/// A fact kept per entity: the newest version applied and its state.
+trait Fact: PartialEq + Sized {
+    /// Its table, the key column, and the state's columns (after the key and `version`).
+    const TABLE: &'static str;
+    const KEY: &'static str;
+    const COLUMNS: &'static str;
+
+    fn bind(&self, args: &mut AnyArguments) -> Result<(), BoxDynError>;
+
+    /// The state of a row of `KEY, version, COLUMNS`.
+    fn read(row: &AnyRow) -> sqlx::Result<Self>;
+
+    /// Adds what the fact contributes to the counters, `sign` times.
+    fn count(&self, sign: i64, counts: &mut Counts);
+}
+
 /// Where one appointment counts: its day, doctor, status, and whether it was cancelled late.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Slot {
     day: String,
     doctor_id: i64,
@@ -40,97 +147,30 @@ impl Slot {
     }
 }
 
-/// Applies an appointment's state unless a newer one of it was applied already.
-pub async fn apply_appointment(
-    conn: &mut AnyConnection,
-    changed: &AppointmentChanged,
-    zone: &TimeZone,
-) -> anyhow::Result<()> {
-    let new = Slot::of(changed, zone);
-    let inserted = sqlx::query(
-        "INSERT INTO appointment_facts (appointment_id, version, day, doctor_id, status, late) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (appointment_id) DO NOTHING",
-    )
-    .bind(changed.appointment_id)
-    .bind(changed.version)
-    .bind(&new.day)
-    .bind(new.doctor_id)
-    .bind(&new.status)
-    .bind(new.late)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return count_appointment(conn, &new, 1).await;
-    }
-    let sql = locked(
-        conn,
-        "SELECT version, day, doctor_id, status, late FROM appointment_facts \
-         WHERE appointment_id = $1",
-    );
-    let (version, day, doctor_id, status, late): (i64, String, i64, String, i64) =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(changed.appointment_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    let old = Slot {
-        day,
-        doctor_id,
-        status,
-        late,
-    };
-    if version > changed.version || old == new {
-        return Ok(());
-    }
-    sqlx::query(
-        "UPDATE appointment_facts SET version = $1, day = $2, doctor_id = $3, status = $4, \
-         late = $5 WHERE appointment_id = $6",
-    )
-    .bind(changed.version)
-    .bind(&new.day)
-    .bind(new.doctor_id)
-    .bind(&new.status)
-    .bind(new.late)
-    .bind(changed.appointment_id)
-    .execute(&mut *conn)
-    .await?;
-    // Counter rows are always touched in one order, so two consumers cannot deadlock on them.
-    let mut moves = [(old, -1), (new, 1)];
-    moves.sort();
-    for (slot, delta) in &moves {
-        count_appointment(conn, slot, *delta).await?;
-    }
-    Ok(())
-}
+impl Fact for Slot {
+    const TABLE: &'static str = "appointment_facts";
+    const KEY: &'static str = "appointment_id";
+    const COLUMNS: &'static str = "day, doctor_id, status, late";
 
-async fn count_appointment(
-    conn: &mut AnyConnection,
-    slot: &Slot,
-    delta: i64,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO appointment_counts (day, doctor_id, status, late, n) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, doctor_id, status, late) \
-         DO UPDATE SET n = appointment_counts.n + excluded.n",
-    )
-    .bind(&slot.day)
-    .bind(slot.doctor_id)
-    .bind(&slot.status)
-    .bind(slot.late)
-    .bind(delta)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO daily_appointment_counts (day, status, late, n) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (day, status, late) DO UPDATE SET n = daily_appointment_counts.n + excluded.n",
-    )
-    .bind(&slot.day)
-    .bind(&slot.status)
-    .bind(slot.late)
-    .bind(delta)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    fn bind(&self, args: &mut AnyArguments) -> Result<(), BoxDynError> {
+        args.add(self.day.as_str())?;
+        args.add(self.doctor_id)?;
+        args.add(self.status.as_str())?;
+        args.add(self.late)
+    }
+
+    fn read(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            day: row.try_get(2)?,
+            doctor_id: row.try_get(3)?,
+            status: row.try_get(4)?,
+            late: row.try_get(5)?,
+        })
+    }
+
+    fn count(&self, sign: i64, counts: &mut Counts) {
+        counts.appointment(&self.day, self.doctor_id, &self.status, self.late, sign);
+    }
 }
 
 /// What one invoice adds to revenue: its amount on the day it was created unless void, and on
@@ -162,114 +202,190 @@ impl Takings {
             paid_day,
         }
     }
+}
 
-    /// `(day, invoiced, paid)` rows to add, times `sign`.
-    fn rows(&self, sign: i64) -> Vec<(String, i64, i64)> {
-        let mut rows = vec![(self.invoiced_day.clone(), sign * self.invoiced, 0)];
+impl Fact for Takings {
+    const TABLE: &'static str = "invoice_facts";
+    const KEY: &'static str = "invoice_id";
+    const COLUMNS: &'static str = "invoiced_day, invoiced, paid_day, paid";
+
+    fn bind(&self, args: &mut AnyArguments) -> Result<(), BoxDynError> {
+        args.add(self.invoiced_day.as_str())?;
+        args.add(self.invoiced)?;
+        args.add(self.paid_day.as_deref())?;
+        args.add(self.paid)
+    }
+
+    fn read(row: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            invoiced_day: row.try_get(2)?,
+            invoiced: row.try_get(3)?,
+            paid_day: row.try_get(4)?,
+            paid: row.try_get(5)?,
+        })
+    }
+
+    fn count(&self, sign: i64, counts: &mut Counts) {
+        counts.revenue(&self.invoiced_day, sign * self.invoiced, 0);
         if let Some(day) = &self.paid_day {
-            rows.push((day.clone(), 0, sign * self.paid));
+            counts.revenue(day, 0, sign * self.paid);
         }
-        rows
     }
 }
 
-/// Applies an invoice's state unless a newer one of it was applied already.
-pub async fn apply_invoice(
+/// Applies the newest state of each fact unless a newer one of it was applied already: new
+/// facts are inserted, the others read (and locked) and updated, and the counters move by what
+/// changed.
+async fn write_facts<F: Fact>(
     conn: &mut AnyConnection,
-    changed: &InvoiceChanged,
-    occurred_at: Timestamp,
-    zone: &TimeZone,
+    newest: &Newest<F>,
+    counts: &mut Counts,
 ) -> anyhow::Result<()> {
-    let new = Takings::of(changed, occurred_at, zone);
-    let inserted = sqlx::query(
-        "INSERT INTO invoice_facts (invoice_id, version, invoiced_day, invoiced, paid_day, paid) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (invoice_id) DO NOTHING",
-    )
-    .bind(changed.invoice_id)
-    .bind(changed.version)
-    .bind(&new.invoiced_day)
-    .bind(new.invoiced)
-    .bind(new.paid_day.as_deref())
-    .bind(new.paid)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let mut moves = new.rows(1);
-    if inserted == 0 {
-        let sql = locked(
-            conn,
-            "SELECT version, invoiced_day, invoiced, paid_day, paid FROM invoice_facts \
-             WHERE invoice_id = $1",
-        );
-        let (version, invoiced_day, invoiced, paid_day, paid): (
-            i64,
-            String,
-            i64,
-            Option<String>,
-            i64,
-        ) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(changed.invoice_id)
-            .fetch_one(&mut *conn)
-            .await?;
-        let old = Takings {
-            invoiced_day,
-            invoiced,
-            paid_day,
-            paid,
-        };
-        if version > changed.version || old == new {
-            return Ok(());
+    if newest.is_empty() {
+        return Ok(());
+    }
+    let (table, key, columns) = (F::TABLE, F::KEY, F::COLUMNS);
+    let bind = |args: &mut AnyArguments, (id, (version, state)): &(&i64, &(i64, F))| {
+        args.add(**id)?;
+        args.add(*version)?;
+        state.bind(args)
+    };
+    let facts: Vec<_> = newest.iter().collect();
+    let head = format!("INSERT INTO {table} ({key}, version, {columns})");
+    let tail = format!("ON CONFLICT ({key}) DO NOTHING RETURNING {key}");
+    let inserted = insert_values(conn, (&head, &tail), &facts, bind).await?;
+    let inserted: BTreeSet<i64> = inserted
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<sqlx::Result<_>>()?;
+
+    let mut known = Vec::new();
+    for (id, (_, state)) in newest {
+        if inserted.contains(id) {
+            state.count(1, counts);
+        } else {
+            known.push(*id);
         }
-        sqlx::query(
-            "UPDATE invoice_facts SET version = $1, invoiced_day = $2, invoiced = $3, \
-             paid_day = $4, paid = $5 WHERE invoice_id = $6",
-        )
-        .bind(changed.version)
-        .bind(&new.invoiced_day)
-        .bind(new.invoiced)
-        .bind(new.paid_day.as_deref())
-        .bind(new.paid)
-        .bind(changed.invoice_id)
-        .execute(&mut *conn)
-        .await?;
-        moves.extend(old.rows(-1));
     }
-    moves.sort();
-    for (day, invoiced, paid) in moves {
-        sqlx::query(
-            "INSERT INTO daily_revenue (day, invoiced, paid) VALUES ($1, $2, $3) \
-             ON CONFLICT (day) DO UPDATE SET invoiced = daily_revenue.invoiced + excluded.invoiced, \
-             paid = daily_revenue.paid + excluded.paid",
-        )
-        .bind(day)
-        .bind(invoiced)
-        .bind(paid)
-        .execute(&mut *conn)
-        .await?;
+    let mut changed = Vec::new();
+    for stored in read_locked::<F>(conn, &known).await? {
+        let (id, version, old) = stored;
+        let Some(new) = newest.get_key_value(&id) else {
+            anyhow::bail!("{table} returned {key} {id}, which was not asked for");
+        };
+        let (new_version, new_state) = new.1;
+        if version > *new_version || old == *new_state {
+            continue;
+        }
+        old.count(-1, counts);
+        new_state.count(1, counts);
+        changed.push(new);
     }
+    let tail = format!(
+        "ON CONFLICT ({key}) DO UPDATE SET version = excluded.version, {}",
+        columns
+            .split(", ")
+            .map(|column| format!("{column} = excluded.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    insert_values(conn, (&head, &tail), &changed, bind).await?;
     Ok(())
 }
 
-/// Keeps the doctor's speciality from the newest event that carries one.
-pub async fn apply_doctor(conn: &mut AnyConnection, changed: &DoctorChanged) -> anyhow::Result<()> {
-    let Some(speciality) = changed.speciality.as_deref() else {
-        return Ok(());
-    };
-    sqlx::query(
-        "INSERT INTO doctor_specialities (doctor_id, speciality, version) VALUES ($1, $2, $3) \
-         ON CONFLICT (doctor_id) DO UPDATE SET speciality = excluded.speciality, \
-         version = excluded.version WHERE doctor_specialities.version <= excluded.version",
+/// The stored `(id, version, state)` of facts `ids`, locked until the transaction ends. Every
+/// one must exist: they all conflicted with an insert just now.
+async fn read_locked<F: Fact>(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> anyhow::Result<Vec<(i64, i64, F)>> {
+    let (table, key, columns) = (F::TABLE, F::KEY, F::COLUMNS);
+    let mut stored = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(platform::db::ROWS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = locked(
+            conn,
+            &format!(
+                "SELECT {key}, version, {columns} FROM {table} WHERE {key} IN ({}) \
+                 ORDER BY {key}",
+                placeholders.join(", ")
+            ),
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            stored.push((row.try_get(0)?, row.try_get(1)?, F::read(&row)?));
+        }
+    }
+    // A fact deleted meanwhile (a rebuild's) is an error: the batch is retried.
+    anyhow::ensure!(
+        stored.len() == ids.len(),
+        "{} of {} {table} rows vanished while applying a batch",
+        ids.len() - stored.len(),
+        ids.len()
+    );
+    Ok(stored)
+}
+
+async fn write_specialities(
+    conn: &mut AnyConnection,
+    specialities: &BTreeMap<i64, (i64, String)>,
+) -> anyhow::Result<()> {
+    let rows: Vec<_> = specialities.iter().collect();
+    insert_values(
+        conn,
+        (
+            "INSERT INTO doctor_specialities (doctor_id, speciality, version)",
+            "ON CONFLICT (doctor_id) DO UPDATE SET speciality = excluded.speciality, \
+             version = excluded.version WHERE doctor_specialities.version <= excluded.version",
+        ),
+        &rows,
+        |args, (doctor_id, (version, speciality))| {
+            args.add(**doctor_id)?;
+            args.add(speciality.as_str())?;
+            args.add(*version)
+        },
     )
-    .bind(changed.doctor_id)
-    .bind(speciality.trim())
-    .bind(changed.version)
-    .execute(conn)
     .await?;
     Ok(())
 }
 
+async fn write_once(
+    conn: &mut AnyConnection,
+    once: &BTreeMap<(Once, i64), String>,
+    counts: &mut Counts,
+) -> anyhow::Result<()> {
+    let rows: Vec<_> = once.iter().collect();
+    let inserted = insert_values(
+        conn,
+        (
+            "INSERT INTO counted_once (kind, entity_id, day)",
+            "ON CONFLICT (kind, entity_id) DO NOTHING RETURNING kind, entity_id",
+        ),
+        &rows,
+        |args, ((once, entity_id), day)| {
+            args.add(once.kind())?;
+            args.add(*entity_id)?;
+            args.add(day.as_str())
+        },
+    )
+    .await?;
+    let inserted: BTreeSet<(String, i64)> = inserted
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<sqlx::Result<_>>()?;
+    for ((once, entity_id), day) in once {
+        if inserted.contains(&(once.kind().to_owned(), *entity_id)) {
+            counts.once(day, once.kind());
+        }
+    }
+    Ok(())
+}
+
 /// What is counted once per entity, on the day it happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Once {
     PatientRegistered,
     RecordAdded,
@@ -284,36 +400,6 @@ impl Once {
     }
 }
 
-/// Counts `entity_id` of `once` on `day` unless it was counted already.
-pub async fn count_once(
-    conn: &mut AnyConnection,
-    once: Once,
-    entity_id: i64,
-    day: &str,
-) -> anyhow::Result<()> {
-    let inserted = sqlx::query(
-        "INSERT INTO counted_once (kind, entity_id, day) VALUES ($1, $2, $3) \
-         ON CONFLICT (kind, entity_id) DO NOTHING",
-    )
-    .bind(once.kind())
-    .bind(entity_id)
-    .bind(day)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        sqlx::query(
-            "INSERT INTO daily_counts (day, kind, n) VALUES ($1, $2, 1) \
-             ON CONFLICT (day, kind) DO UPDATE SET n = daily_counts.n + 1",
-        )
-        .bind(day)
-        .bind(once.kind())
-        .execute(conn)
-        .await?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +410,15 @@ mod tests {
         let new_york = jiff::tz::TimeZone::get("America/New_York").unwrap();
         assert_eq!(day_of(late_evening, &new_york), "2026-12-14");
         assert_eq!(day_of(late_evening, &TimeZone::UTC), "2026-12-15");
+    }
+
+    #[test]
+    fn a_batch_keeps_the_newest_state_and_the_later_of_a_tie() {
+        let mut newest = Newest::default();
+        keep_newest(&mut newest, 1, 2, "approved");
+        keep_newest(&mut newest, 1, 1, "requested");
+        assert_eq!(newest[&1], (2, "approved"));
+        keep_newest(&mut newest, 1, 2, "cancelled");
+        assert_eq!(newest[&1], (2, "cancelled"));
     }
 }

@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 use crate::policy::MayReadFigures;
 use crate::query::{DayRange, GroupBy};
 
+mod counts;
 pub mod facts;
 pub mod seeding;
 
