@@ -3,7 +3,8 @@
 
 use contracts::appointments::AppointmentStatus;
 use contracts::events::AppointmentChanged;
-use sqlx::AnyConnection;
+use platform::db::insert_values;
+use sqlx::{AnyConnection, Arguments};
 
 use super::RecordStore;
 
@@ -27,24 +28,29 @@ impl RecordStore {
     }
 }
 
-/// Keeps the newest state of the appointment an event describes; an older event arriving late
-/// changes nothing.
-pub async fn record_appointment(
+/// Keeps the newest state of each appointment `changes` describe (one each, in a multi-row
+/// upsert); an older state arriving late changes nothing.
+pub async fn record_appointments(
     conn: &mut AnyConnection,
-    changed: &AppointmentChanged,
+    changes: &[&AppointmentChanged],
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO care_relationships (appointment_id, patient_id, doctor_id, status, version) \
-         VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (appointment_id) DO UPDATE SET status = excluded.status, \
-         version = excluded.version WHERE care_relationships.version <= excluded.version",
+    insert_values(
+        conn,
+        (
+            "INSERT INTO care_relationships (appointment_id, patient_id, doctor_id, status, \
+             version)",
+            "ON CONFLICT (appointment_id) DO UPDATE SET status = excluded.status, \
+             version = excluded.version WHERE care_relationships.version <= excluded.version",
+        ),
+        changes,
+        |args, changed| {
+            args.add(changed.appointment_id)?;
+            args.add(changed.patient_id)?;
+            args.add(changed.doctor_id)?;
+            args.add(changed.status.as_str())?;
+            args.add(changed.version)
+        },
     )
-    .bind(changed.appointment_id)
-    .bind(changed.patient_id)
-    .bind(changed.doctor_id)
-    .bind(changed.status.as_str())
-    .bind(changed.version)
-    .execute(conn)
     .await?;
     Ok(())
 }

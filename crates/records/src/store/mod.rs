@@ -6,7 +6,7 @@ mod records;
 mod retention;
 mod rotation;
 
-pub use care::record_appointment;
+pub use care::record_appointments;
 pub use records::{NewRow, StoredFile, StoredRecord};
 pub use retention::record_erasure;
 
