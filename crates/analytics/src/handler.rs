@@ -11,7 +11,6 @@ use jiff::tz::TimeZone;
 use platform::events::{Batch, Handler};
 use platform::outbox::Envelope;
 use sqlx::AnyConnection;
-use tracing::Span;
 
 use crate::store::facts::{self, Changes, Once};
 
@@ -27,17 +26,18 @@ impl AnalyticsHandler {
         Self { zone }
     }
 
-    /// Applies `events` to the read models, each read in the span `span` gives it, their
-    /// changes written together.
+    /// Applies the batch's events to the read models, each read in its span, their changes
+    /// written together.
     pub async fn apply_all(
         &self,
         conn: &mut AnyConnection,
-        events: &[&Envelope],
-        span: impl Fn(&Envelope) -> Span,
+        batch: Batch<'_>,
     ) -> anyhow::Result<()> {
         let mut changes = Changes::default();
-        for &event in events {
-            span(event).in_scope(|| self.gather(event, &mut changes))?;
+        for &event in batch.events() {
+            batch
+                .span(event)
+                .in_scope(|| self.gather(event, &mut changes))?;
         }
         changes.write(conn).await
     }
@@ -75,19 +75,11 @@ impl AnalyticsHandler {
 }
 
 impl Handler for AnalyticsHandler {
-    fn handle<'a>(
-        &'a self,
-        conn: &'a mut AnyConnection,
-        event: &'a Envelope,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move { self.apply_all(conn, &[event], |_| Span::current()).await })
-    }
-
     fn handle_batch<'a>(
         &'a self,
         conn: &'a mut AnyConnection,
         batch: Batch<'a>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.apply_all(conn, batch.events(), move |event| batch.span(event)))
+        Box::pin(self.apply_all(conn, batch))
     }
 }

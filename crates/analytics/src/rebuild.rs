@@ -8,9 +8,9 @@ use anyhow::Context;
 use jiff::tz::TimeZone;
 use platform::config::Service;
 use platform::db::Db;
+use platform::events::Batch;
 use platform::outbox::Envelope;
 use sqlx::AssertSqlSafe;
-use tracing::Span;
 
 use crate::handler::AnalyticsHandler;
 use crate::store::TABLES;
@@ -66,9 +66,7 @@ pub async fn rebuild(
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let page: Vec<&Envelope> = events.iter().collect();
-            handler
-                .apply_all(&mut tx, &page, |_| Span::current())
-                .await?;
+            handler.apply_all(&mut tx, Batch::current(&page)).await?;
             replayed += page.len() as u64;
         }
         source.close().await;

@@ -11,6 +11,7 @@ use contracts::events::{
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use platform::auth::{Principal, Role};
+use platform::events::Batch;
 use platform::outbox::Envelope;
 use platform::testing::TestDatabase;
 use uuid::Uuid;
@@ -106,9 +107,7 @@ async fn apply_batch(db: &platform::db::Db, events: &[Envelope]) -> anyhow::Resu
     let handler = AnalyticsHandler::new(TimeZone::UTC);
     let events: Vec<&Envelope> = events.iter().collect();
     let mut tx = db.begin().await?;
-    handler
-        .apply_all(&mut tx, &events, |_| tracing::Span::current())
-        .await?;
+    handler.apply_all(&mut tx, Batch::current(&events)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -244,7 +243,11 @@ fn busy_history() -> Vec<Envelope> {
 }
 
 /// Every figure the read models answer for December: by doctor, by speciality, the summary.
-type Figures = (Vec<AppointmentGroup>, Vec<AppointmentGroup>, serde_json::Value);
+type Figures = (
+    Vec<AppointmentGroup>,
+    Vec<AppointmentGroup>,
+    serde_json::Value,
+);
 
 async fn figures(db: &platform::db::Db) -> Figures {
     let store = FiguresStore::new(db.clone());

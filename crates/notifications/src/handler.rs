@@ -12,7 +12,7 @@ use platform::events::{Batch, Handler};
 use platform::outbox::Envelope;
 use platform::time::Clock;
 use sqlx::AnyConnection;
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 use crate::domain::{Facts, NewNotificationRow, Recipient};
 use crate::rules::{self, ReminderChange};
@@ -41,27 +41,22 @@ impl NotificationHandler {
         }
     }
 
-    /// Handles `events` in order, each in the span `span` gives it. Notifications and webhook
+    /// Handles the batch's events in order, each in its span. Notifications and webhook
     /// deliveries are written once for the run of events before each erasure (and once at the
     /// end), so that an erasure also removes what the events before it made.
-    async fn apply_all(
-        &self,
-        conn: &mut AnyConnection,
-        events: &[&Envelope],
-        span: impl Fn(&Envelope) -> Span,
-    ) -> anyhow::Result<()> {
+    async fn apply_all(&self, conn: &mut AnyConnection, batch: Batch<'_>) -> anyhow::Result<()> {
         let now = self.clock.now();
         let mut pending = Pending::default();
-        for &event in events {
+        for &event in batch.events() {
             // Every event may be some integrator's, the erasure too.
             pending.events.push(event);
             if event.event_type == types::PATIENT_ERASED {
                 pending.write(conn, now).await?;
-                erase(conn, event).instrument(span(event)).await?;
+                erase(conn, event).instrument(batch.span(event)).await?;
                 continue;
             }
             self.apply(conn, event, now, &mut pending.notifications)
-                .instrument(span(event))
+                .instrument(batch.span(event))
                 .await?;
         }
         pending.write(conn, now).await
@@ -180,20 +175,12 @@ async fn erase(conn: &mut AnyConnection, event: &Envelope) -> anyhow::Result<()>
 }
 
 impl Handler for NotificationHandler {
-    fn handle<'a>(
-        &'a self,
-        conn: &'a mut AnyConnection,
-        event: &'a Envelope,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move { self.apply_all(conn, &[event], |_| Span::current()).await })
-    }
-
     fn handle_batch<'a>(
         &'a self,
         conn: &'a mut AnyConnection,
         batch: Batch<'a>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.apply_all(conn, batch.events(), move |event| batch.span(event)))
+        Box::pin(self.apply_all(conn, batch))
     }
 
     fn erases(&self, event: &Envelope) -> bool {

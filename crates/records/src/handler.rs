@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use platform::events::{Batch, Handler};
 use platform::outbox::Envelope;
 use sqlx::AnyConnection;
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 use crate::store::{record_appointments, record_erasure};
 
@@ -24,21 +24,17 @@ pub struct CareHandler;
 type Newest = BTreeMap<i64, AppointmentChanged>;
 
 impl CareHandler {
-    /// Handles `events` in order, each in the span `span` gives it.
-    async fn apply_all(
-        &self,
-        conn: &mut AnyConnection,
-        events: &[&Envelope],
-        span: impl Fn(&Envelope) -> Span,
-    ) -> anyhow::Result<()> {
+    /// Handles the batch's events in order, each in its span.
+    async fn apply_all(&self, conn: &mut AnyConnection, batch: Batch<'_>) -> anyhow::Result<()> {
         let mut newest = Newest::new();
-        for &event in events {
+        for &event in batch.events() {
+            let span = batch.span(event);
             if event.event_type == types::PATIENT_ERASED {
                 // What came before the erasure is written first, so that it ends that too.
                 write(conn, &mut newest).await?;
-                erase(conn, event).instrument(span(event)).await?;
+                erase(conn, event).instrument(span).await?;
             } else {
-                span(event).in_scope(|| gather(event, &mut newest))?;
+                span.in_scope(|| gather(event, &mut newest))?;
             }
         }
         write(conn, &mut newest).await
@@ -85,20 +81,12 @@ async fn erase(conn: &mut AnyConnection, event: &Envelope) -> anyhow::Result<()>
 }
 
 impl Handler for CareHandler {
-    fn handle<'a>(
-        &'a self,
-        conn: &'a mut AnyConnection,
-        event: &'a Envelope,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move { self.apply_all(conn, &[event], |_| Span::current()).await })
-    }
-
     fn handle_batch<'a>(
         &'a self,
         conn: &'a mut AnyConnection,
         batch: Batch<'a>,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.apply_all(conn, batch.events(), move |event| batch.span(event)))
+        Box::pin(self.apply_all(conn, batch))
     }
 
     fn erases(&self, event: &Envelope) -> bool {
@@ -158,7 +146,7 @@ mod tests {
         let events: Vec<&Envelope> = events.iter().collect();
         let mut tx = database.db.begin().await.unwrap();
         CareHandler
-            .handle_batch(&mut tx, Batch::new("records", &events))
+            .handle_batch(&mut tx, Batch::current(&events))
             .await
             .unwrap();
         tx.commit().await.unwrap();
