@@ -38,6 +38,10 @@ pub async fn apply(
     if !is_newest(conn, changed).await? {
         return Ok(Effect::None);
     }
+    // A request (a new booking, a moved visit) changes no invoice: nothing to read.
+    if changed.status == AppointmentStatus::Requested {
+        return Ok(Effect::None);
+    }
     let current = current(conn, changed.appointment_id).await?;
     let pending = current
         .as_ref()
