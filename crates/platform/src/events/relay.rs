@@ -37,11 +37,18 @@ const RELAY_LOCK: i64 = 0x6361_7265_626f_6f6b;
 
 /// Publishes one batch of unpublished rows; the number published.
 pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
+    let mut conn = db.pool().acquire().await?;
+    relay_on(&mut conn, bus).await
+}
+
+/// [`relay_once`] on `conn`: the leader's own connection, so that a relay pass never waits
+/// for the pool behind the service's requests.
+async fn relay_on(conn: &mut AnyConnection, bus: &EventBus) -> anyhow::Result<usize> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
     )
     .bind(BATCH)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
     if rows.is_empty() {
         return Ok(0);
@@ -64,7 +71,7 @@ pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
         placeholders.join(", ")
     );
     sqlx::query_with(AssertSqlSafe(sql), args)
-        .execute(db.pool())
+        .execute(conn)
         .await?;
     super::lag::count_published(&events);
     Ok(rows.len())
@@ -93,7 +100,11 @@ pub(crate) async fn run(
                 housekeeping(&db).await?;
                 housekept = Instant::now();
             }
-            relay_once(&db, &bus).await.map(Some)
+            match leader.conn.as_mut() {
+                Some(conn) => relay_on(conn, &bus).await,
+                None => relay_once(&db, &bus).await,
+            }
+            .map(Some)
         };
         let pause = match pass.await {
             Ok(None) => STANDBY_POLL,
@@ -135,7 +146,7 @@ pub(crate) fn poll_interval() -> anyhow::Result<Duration> {
 }
 
 /// Whether this relay may publish: always on SQLite (one process owns the file); on
-/// PostgreSQL while it holds the advisory lock on its own connection.
+/// PostgreSQL while it holds the advisory lock on its own connection, which its passes use.
 #[derive(Default)]
 struct Leadership {
     conn: Option<AnyConnection>,
