@@ -7,7 +7,8 @@ use crate::telemetry::traces;
 
 /// What a consuming service does with the events it subscribes to. A handler implements
 /// [`Handler::handle`] (one event at a time), [`Handler::handle_batch`] (a batch's rows in
-/// fewer statements), or both; each one's default calls the other, so one of them it must.
+/// fewer statements), or both. Each one's default calls the other, so a handler must
+/// implement at least one of them.
 ///
 /// Both run inside the consumer's database transaction. The framework records the event ids
 /// in the service's inbox in that same transaction and commits, and only then acknowledges the
