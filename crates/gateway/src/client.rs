@@ -26,15 +26,14 @@ pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, Box<dyn std::error::Error + Sen
 /// treated as unreachable and another one gets the request.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Idle pooled connections are closed before a backend's own keep-alive timeout would race them.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-pub(crate) fn build(upstream_timeout: Duration) -> HttpClient {
+/// A client whose idle pooled connections are closed after `idle_timeout`: before a backend's
+/// own keep-alive timeout or its leaving would race them (see [`crate::Balancing`]).
+pub(crate) fn build(upstream_timeout: Duration, idle_timeout: Duration) -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_connect_timeout(Some(upstream_timeout.min(MAX_CONNECT_TIMEOUT)));
     connector.set_nodelay(true);
     Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_idle_timeout(idle_timeout)
         .pool_timer(TokioTimer::new())
         .build(connector)
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, ensure};
 use axum::Router;
 use axum::http::{HeaderValue, Uri};
 use platform::config::{Service, parse_var, var, without_dns_prefix};
-use platform::server::StartGate;
+use platform::server::{ShutdownPlan, StartGate};
 
 use crate::limit::{RateLimits, RedisSettings, TrustedProxies};
 use crate::tls::TlsConfig;
@@ -190,6 +190,7 @@ fn balancing_from_env() -> anyhow::Result<Balancing> {
             .map_or(defaults.health_check_interval, Duration::from_millis),
         dns_refresh: refresh.map_or(defaults.dns_refresh, Duration::from_secs),
         retry_budget_percent: percent.unwrap_or(defaults.retry_budget_percent),
+        idle_connection_timeout: ShutdownPlan::from_env()?.idle_connection_timeout(),
     })
 }
 

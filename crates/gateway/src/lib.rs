@@ -66,7 +66,10 @@ const NOT_ROUTED: &str = "/api/auth/service-token";
 pub fn router(config: GatewayConfig) -> Router {
     let auth = Authenticator::for_identity(&config.instances(Service::Identity));
     let trails = audit::Trails::new(|s| config.instances(s), config.upstream_timeout);
-    let client = client::build(config.upstream_timeout);
+    let client = client::build(
+        config.upstream_timeout,
+        config.balancing.idle_connection_timeout,
+    );
     let proxy = Arc::new(Proxy {
         client: client.clone(),
         max_body_bytes: config.max_body_bytes,

@@ -370,7 +370,7 @@ mod tests {
             Service::Patients,
             vec!["http://p:1".to_owned()],
             crate::upstream::Balancing::default(),
-            crate::client::build(Duration::from_secs(1)),
+            crate::client::build(Duration::from_secs(1), Duration::from_secs(30)),
         );
         let sent = outgoing
             .to(

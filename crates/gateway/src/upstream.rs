@@ -22,6 +22,7 @@ use axum::http::Uri;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use platform::config::{DNS_PREFIX, Service};
+use platform::server::ShutdownPlan;
 use tokio::sync::OnceCell;
 
 use crate::budget::RetryBudget;
@@ -44,6 +45,9 @@ pub struct Balancing {
     pub dns_refresh: Duration,
     /// Retries may add this percentage of requests (plus [`RetryBudget::MIN_PER_SECOND`]).
     pub retry_budget_percent: u32,
+    /// How long an idle pooled connection to an instance is kept: shorter than the instances'
+    /// drain ([`platform::server::ShutdownPlan::idle_connection_timeout`]).
+    pub idle_connection_timeout: Duration,
 }
 
 impl Default for Balancing {
@@ -52,6 +56,7 @@ impl Default for Balancing {
             health_check_interval: Duration::from_secs(2),
             dns_refresh: Duration::from_secs(5),
             retry_budget_percent: 20,
+            idle_connection_timeout: ShutdownPlan::DEFAULT.idle_connection_timeout(),
         }
     }
 }

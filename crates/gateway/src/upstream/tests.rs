@@ -11,7 +11,7 @@ fn balancing() -> Balancing {
 
 fn upstream_of(urls: &[&str]) -> Arc<Upstream> {
     let urls = urls.iter().map(|u| (*u).to_owned()).collect();
-    let client = crate::client::build(Duration::from_secs(2));
+    let client = crate::client::build(Duration::from_secs(2), Duration::from_secs(30));
     Arc::new(Upstream::new(Service::Patients, urls, balancing(), client))
 }
 

@@ -20,6 +20,7 @@ pub use breaker::CircuitBreaker;
 pub use forwarded::{Forwarded, IDEMPOTENCY_KEY};
 
 use crate::error::{ApiError, Problem};
+use crate::server::ShutdownPlan;
 use crate::telemetry::traces;
 
 const GET_ATTEMPTS: u32 = 3;
@@ -36,7 +37,8 @@ pub struct ServiceClient {
 
 /// The process's one `reqwest::Client`, shared by every caller of another service: one
 /// connection pool, and one parse of the system's root certificates (each client built reads
-/// and keeps its own copy). Timeouts are set per request.
+/// and keeps its own copy). Timeouts are set per request; idle connections are dropped within
+/// [`ShutdownPlan::idle_connection_timeout`].
 pub fn shared_http() -> anyhow::Result<reqwest::Client> {
     static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
     if let Some(client) = SHARED.get() {
@@ -44,7 +46,7 @@ pub fn shared_http() -> anyhow::Result<reqwest::Client> {
     }
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
-        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_idle_timeout(ShutdownPlan::from_env()?.idle_connection_timeout())
         .build()?;
     Ok(SHARED.get_or_init(|| client).clone())
 }

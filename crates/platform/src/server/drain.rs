@@ -36,11 +36,31 @@ impl ShutdownPlan {
     pub const DEFAULT_DRAIN: Duration = Duration::from_secs(5);
     pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
+    /// What `from_env` reads when nothing is set.
+    pub const DEFAULT: Self = Self {
+        drain: Self::DEFAULT_DRAIN,
+        grace: Self::DEFAULT_GRACE,
+    };
+
     /// No drain: stop accepting at the signal (one process with nothing balancing over it).
     pub const IMMEDIATE: Self = Self {
         drain: Duration::ZERO,
         grace: Self::DEFAULT_GRACE,
     };
+
+    /// How long a caller keeps an idle pooled connection to an instance of another service:
+    /// half the drain (at most 30 s), so that a connection left idle through a callee's whole
+    /// drain is dropped by its caller before the callee closes it on leaving. A request
+    /// written onto it just as the callee closed it would fail unanswered, and a `POST` is
+    /// not sent again. Callers and callees of one deployment share the drain setting.
+    pub fn idle_connection_timeout(&self) -> Duration {
+        const MAX: Duration = Duration::from_secs(30);
+        if self.drain.is_zero() {
+            MAX
+        } else {
+            (self.drain / 2).min(MAX)
+        }
+    }
 
     /// `CAREBOOK_SHUTDOWN_DRAIN_MS` (default 5000) and `CAREBOOK_SHUTDOWN_GRACE_SECS`
     /// (default 30).
@@ -125,6 +145,20 @@ mod tests {
     async fn call(app: Router, path: &str) -> Response {
         let request = Request::get(path).body(Body::empty()).unwrap();
         app.oneshot(request).await.unwrap()
+    }
+
+    #[test]
+    fn callers_drop_idle_connections_within_half_the_drain() {
+        let drain = |ms| ShutdownPlan {
+            drain: Duration::from_millis(ms),
+            ..ShutdownPlan::DEFAULT
+        };
+        let ms = |plan: ShutdownPlan| plan.idle_connection_timeout().as_millis();
+        assert_eq!(ms(ShutdownPlan::DEFAULT), 2_500);
+        assert_eq!(ms(drain(500)), 250);
+        assert_eq!(ms(drain(600_000)), 30_000);
+        // Nothing drains: no callee leaves under a caller's pooled connection.
+        assert_eq!(ms(ShutdownPlan::IMMEDIATE), 30_000);
     }
 
     #[tokio::test]
