@@ -1,7 +1,7 @@
 use contracts::notifications::{NotificationStatus, RecipientType};
 use jiff::Timestamp;
 use platform::audit::{Action, AuditContext};
-use platform::db::{ROWS_PER_STATEMENT, fetch_page, values_rows, where_all};
+use platform::db::{fetch_page, insert_values, where_all};
 use platform::page::PageRequest;
 use platform::time::to_millis;
 use sqlx::any::AnyArguments;
@@ -73,17 +73,23 @@ pub async fn insert_notification(
 }
 
 /// Stores `rows`, due at once, in as few statements as it takes; a row whose dedupe key exists
-/// already is skipped. The number stored.
+/// already is skipped.
 pub async fn insert_notifications(
     conn: &mut AnyConnection,
     rows: &[NewNotificationRow],
     now: Timestamp,
-) -> sqlx::Result<u64> {
+) -> sqlx::Result<()> {
     let now = to_millis(now);
-    let mut stored = 0;
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut args = AnyArguments::default();
-        let values = values_rows(&mut args, chunk, |args, new| {
+    insert_values(
+        conn,
+        (
+            "INSERT INTO notifications (recipient_type, recipient_id, channel, kind, \
+             appointment_id, facts, subject, message, status, attempts, created_at, \
+             next_attempt_at, dedupe_key)",
+            "ON CONFLICT (dedupe_key) DO NOTHING",
+        ),
+        rows,
+        |args, new| {
             args.add(new.recipient.kind.as_str())?;
             args.add(new.recipient.id)?;
             args.add(new.channel.as_str())?;
@@ -97,19 +103,10 @@ pub async fn insert_notifications(
             args.add(now)?;
             args.add(now)?;
             args.add(new.dedupe_key.as_str())
-        })
-        .map_err(sqlx::Error::Encode)?;
-        let sql = format!(
-            "INSERT INTO notifications (recipient_type, recipient_id, channel, kind, \
-             appointment_id, facts, subject, message, status, attempts, created_at, \
-             next_attempt_at, dedupe_key) VALUES {values} ON CONFLICT (dedupe_key) DO NOTHING"
-        );
-        stored += sqlx::query_with(AssertSqlSafe(sql), args)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    }
-    Ok(stored)
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 impl NotificationStore {

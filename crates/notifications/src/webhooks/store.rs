@@ -2,7 +2,7 @@
 
 use contracts::webhooks::{Webhook, WebhookDelivery};
 use jiff::Timestamp;
-use platform::db::{Backend, Db, ROWS_PER_STATEMENT, fetch_page, values_rows};
+use platform::db::{Backend, Db, fetch_page, insert_values};
 use platform::outbox::Envelope;
 use platform::page::PageRequest;
 use platform::time::to_millis;
@@ -210,9 +210,9 @@ pub async fn enqueue(
     conn: &mut AnyConnection,
     events: &[&Envelope],
     now: Timestamp,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<()> {
     if events.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
     let subscriptions: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, event_types FROM webhooks WHERE deleted_at IS NULL")
@@ -238,27 +238,23 @@ pub async fn enqueue(
         );
     }
     let now = to_millis(now);
-    let mut inserted = 0;
-    for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
-        let mut args = AnyArguments::default();
-        let values = values_rows(&mut args, chunk, |args, (webhook, event, payload)| {
+    insert_values(
+        conn,
+        (
+            "INSERT INTO webhook_deliveries \
+             (webhook_id, event_id, event_type, payload, next_attempt_at, created_at)",
+            "ON CONFLICT (webhook_id, event_id) DO NOTHING",
+        ),
+        &deliveries,
+        |args, (webhook, event, payload)| {
             args.add(*webhook)?;
             args.add(event.id.to_string())?;
             args.add(event.event_type.as_str())?;
             args.add(payload.as_str())?;
             args.add(now)?;
             args.add(now)
-        })
-        .map_err(anyhow::Error::from_boxed)?;
-        let sql = format!(
-            "INSERT INTO webhook_deliveries \
-             (webhook_id, event_id, event_type, payload, next_attempt_at, created_at) \
-             VALUES {values} ON CONFLICT (webhook_id, event_id) DO NOTHING"
-        );
-        inserted += sqlx::query_with(AssertSqlSafe(sql), args)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    }
-    Ok(inserted)
+        },
+    )
+    .await?;
+    Ok(())
 }
