@@ -18,13 +18,16 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<Book> {
     let budget = ctx.budget;
     // The ceiling first: on PostgreSQL its pools and the services' would together exceed the
     // server's connection limit if the services had already opened theirs.
+    super::phase("the booking ceiling");
     let ceiling = book_ceiling::run(ctx).await?;
     ceiling.check("book ceiling")?;
     ctx.settle().await;
+    super::phase("the raw transaction ceiling");
     let raw_tx = raw_tx_ceiling::run(ctx).await?;
     raw_tx.check("raw transaction ceiling")?;
     ctx.settle().await;
     let token = Arc::new(ctx.admin_token().await?);
+    super::phase("bookings through the gateway, max throughput");
     let max = load::max_throughput(
         budget.concurrency,
         budget.warmup,
@@ -36,6 +39,7 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<Book> {
     ctx.book_rps = Some(max.rps());
     ctx.settle().await;
     let rate = max.rps() / 2.0;
+    super::phase("bookings at half the max rate");
     let fixed = load::fixed_rate(
         rate,
         (budget.warmup, budget.measure),

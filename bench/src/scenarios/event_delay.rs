@@ -89,6 +89,7 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
         Duration::from_secs(20)
     };
     let token = Arc::new(ctx.admin_token().await?);
+    super::phase("probes at 80 % of the max booking rate");
     let at_max = delays_at(ctx, &token, max * LOAD, window).await?;
     eprintln!("  waiting for that phase's events");
     drain(&ctx.system, limit).await?;
@@ -97,6 +98,7 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<EventDelay> {
     eprintln!("  {sustainable:.0} bookings/s with their events handled");
     ctx.settle().await;
     let began = Timestamp::now().as_millisecond();
+    super::phase("probes at 80 % of the sustainable rate");
     let at_sustainable = delays_at(ctx, &token, sustainable * LOAD, window).await?;
     drain(&ctx.system, limit).await?;
     let parts = stages::since(&ctx.system, began).await?;

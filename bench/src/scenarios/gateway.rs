@@ -30,6 +30,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Gateway> {
     let gateway = ctx.system.gateway().to_owned();
     let op = |base: &str| get_op(ctx, base, token.clone(), ids.clone());
     let b = ctx.budget;
+    super::phase("latency, direct and through the gateway");
     // Both latency streams at once, so drift in the machine's state hits both alike.
     let (direct_latency, gateway_latency) = tokio::join!(
         load::fixed_rate(LATENCY_RATE, (b.warmup, b.measure), 256, op(&direct)),
@@ -39,9 +40,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Gateway> {
     direct_latency.check("direct reads")?;
     gateway_latency.check("reads through the gateway")?;
     ctx.settle().await;
+    super::phase("direct, max throughput");
     let direct_max = load::max_throughput(b.concurrency, b.warmup, b.measure, op(&direct)).await?;
     direct_max.check("direct reads")?;
     ctx.settle().await;
+    super::phase("through the gateway, max throughput");
     let gateway_max =
         load::max_throughput(b.concurrency, b.warmup, b.measure, op(&gateway)).await?;
     gateway_max.check("reads through the gateway")?;

@@ -233,6 +233,11 @@ async fn run_scenarios(
     Ok(())
 }
 
+/// Names the phase a scenario starts on stderr, so a profile of the run can be cut by phase.
+pub fn phase(name: &str) {
+    eprintln!("  {name}");
+}
+
 fn record<T>(
     errors: &mut Vec<String>,
     name: &str,

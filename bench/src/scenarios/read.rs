@@ -80,15 +80,19 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Read> {
         let b = ctx.budget;
         async move { load::max_throughput(b.concurrency, b.warmup, b.measure, op).await }
     };
+    super::phase("reads through the gateway");
     let system_mix = measure(gateway.clone(), Shape::Mix).await?;
     system_mix.check("read")?;
+    super::phase("the bare HTTP ceiling");
     let ceiling_mix = measure(ceiling_url.clone(), Shape::Mix).await?;
     ceiling_mix.check("read ceiling")?;
+    super::phase("the same-work ceiling");
     let work_mix = read_ceiling::measure(ctx, &work, &targets, Shape::Mix).await?;
     work_mix.check("read same-work ceiling")?;
     let mut endpoints = Vec::new();
     if !ctx.budget.quick {
         for shape in [Shape::Appointment, Shape::Slots] {
+            super::phase(&format!("{shape:?}: the three phases again"));
             let system = measure(gateway.clone(), shape).await?;
             system.check("read")?;
             let ceiling = measure(ceiling_url.clone(), shape).await?;
