@@ -16,7 +16,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use platform::server::{Draining, ShutdownPlan, drain, finish_in_flight};
+use platform::server::{Draining, ShutdownPlan, close_listener, drain, finish_in_flight};
 use platform::wire::Guarded;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
@@ -82,8 +82,8 @@ impl std::fmt::Debug for TlsConfig {
 }
 
 /// Serves `app` over TLS until `shutdown` completes, then drains by `plan`
-/// (`platform::server::serve_with_plan`), stops accepting and lets the open connections finish
-/// their requests in flight. Handlers see the peer as
+/// (`platform::server::serve_with_plan`), stops accepting (taking the queued connections) and
+/// lets the open connections finish their requests in flight. Handlers see the peer as
 /// `ConnectInfo<SocketAddr>`, and connections are guarded, as with `platform::server::serve`.
 pub async fn serve_tls(
     listener: TcpListener,
@@ -103,6 +103,15 @@ pub async fn serve_tls(
     // Bounds how long a client may take to send its request head (slow-loris).
     http.http1().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    let serve_connection = |stream: TcpStream, peer: SocketAddr| {
+        let connection = Connection {
+            acceptor: acceptor.clone(),
+            http: http.clone(),
+            app: app.clone(),
+            peer,
+        };
+        tokio::spawn(connection.serve(stream, graceful.watcher()));
+    };
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -117,16 +126,10 @@ pub async fn serve_tls(
             },
             () = &mut stop => break,
         };
-        let connection = Connection {
-            acceptor: acceptor.clone(),
-            http: http.clone(),
-            app: app.clone(),
-            peer,
-        };
-        tokio::spawn(connection.serve(stream, graceful.watcher()));
+        serve_connection(stream, peer);
     }
-    drop(listener);
-    finish_in_flight(graceful, plan.grace).await;
+    close_listener(listener, serve_connection);
+    finish_in_flight(graceful, plan).await;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! security headers, and graceful shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -19,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::PropagateRequestIdLayer;
@@ -36,6 +37,8 @@ use crate::{request_id, security, telemetry};
 
 mod drain;
 mod start_gate;
+#[cfg(test)]
+mod tests;
 pub use drain::{Draining, ShutdownPlan, drain};
 pub use start_gate::StartGate;
 
@@ -148,6 +151,22 @@ pub async fn serve_with_plan(
     let app = draining.wrap(app);
     let http = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
+    let serve_connection = |stream: TcpStream, peer: SocketAddr| {
+        let app = app.clone().map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
+        let connection = http.serve_connection_with_upgrades(
+            TokioIo::new(Guarded::new(stream)),
+            TowerToHyperService::new(app),
+        );
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    };
     let stop = async move {
         shutdown.await;
         drain(&draining, plan).await;
@@ -166,35 +185,45 @@ pub async fn serve_with_plan(
             },
             () = &mut stop => break,
         };
-        let app = app.clone().map_request(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            req
-        });
-        let connection = http.serve_connection_with_upgrades(
-            TokioIo::new(Guarded::new(stream)),
-            TowerToHyperService::new(app),
-        );
-        let connection = graceful.watch(connection.into_owned());
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
+        serve_connection(stream, peer);
     }
-    drop(listener);
-    finish_in_flight(graceful, plan.grace).await;
+    close_listener(listener, serve_connection);
+    finish_in_flight(graceful, plan).await;
     Ok(())
 }
 
-/// Lets the open connections finish the requests they are serving (idle ones close at once),
-/// for at most `grace`.
-pub async fn finish_in_flight(graceful: GracefulShutdown, grace: std::time::Duration) {
-    if tokio::time::timeout(grace, graceful.shutdown())
+/// Closes `listener`, first handing `serve` every connection still waiting in its queue: the
+/// kernel completed those, so their clients may have sent a request already, and closing the
+/// listener under them would reset them unanswered (a `POST` the client cannot send again).
+pub fn close_listener(listener: TcpListener, mut serve: impl FnMut(TcpStream, SocketAddr)) {
+    // Tokio's listener is non-blocking: this ends at the first empty queue.
+    let Ok(listener) = listener.into_std() else {
+        return;
+    };
+    while let Ok((stream, peer)) = listener.accept() {
+        if stream.set_nonblocking(true).is_ok()
+            && let Ok(stream) = TcpStream::from_std(stream)
+        {
+            serve(stream, peer);
+        }
+    }
+}
+
+/// After the listener closed: for [`ShutdownPlan::linger`], the open connections are served as
+/// before (while draining, each answer closes its connection), so a request already on its way
+/// over a connection accepted during the drain is read and answered; then idle connections
+/// close at once and the requests in flight get `plan.grace` to finish.
+pub async fn finish_in_flight(graceful: GracefulShutdown, plan: ShutdownPlan) {
+    let linger_until = tokio::time::Instant::now() + plan.linger();
+    while graceful.count() > 0 && tokio::time::Instant::now() < linger_until {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    if tokio::time::timeout(plan.grace, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
-            grace_secs = grace.as_secs(),
+            grace_secs = plan.grace.as_secs(),
             "requests still in flight after the grace period; stopping anyway"
         );
     }

@@ -1,11 +1,13 @@
 //! The HTTP client services use to ask each other questions: round-robin over instances (an
 //! instance that refuses the connection is passed over for the next, whatever the method:
-//! nothing was sent), per-call timeout, bounded jittered retries for idempotent calls, and a circuit breaker so a
-//! dead dependency fails fast with 503 instead of tying up every request.
+//! nothing was sent; one that said it is leaving is tried last), per-call timeout, bounded
+//! jittered retries for idempotent calls, and a circuit breaker so a dead dependency fails fast
+//! with 503 instead of tying up every request.
 
 mod breaker;
 mod forwarded;
 pub mod in_process;
+mod leaving;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -18,6 +20,7 @@ use tracing::Instrument;
 
 pub use breaker::CircuitBreaker;
 pub use forwarded::{Forwarded, IDEMPOTENCY_KEY};
+use leaving::Leaving;
 
 use crate::error::{ApiError, Problem};
 use crate::server::ShutdownPlan;
@@ -33,6 +36,7 @@ pub struct ServiceClient {
     http: reqwest::Client,
     timeout: Duration,
     breaker: Arc<CircuitBreaker>,
+    leaving: Arc<Leaving>,
 }
 
 /// The process's one `reqwest::Client`, shared by every caller of another service: one
@@ -62,7 +66,9 @@ impl ServiceClient {
             "no URL configured for the {service} service"
         );
         let http = shared_http()?;
+        let drain = ShutdownPlan::from_env()?.drain;
         Ok(Self {
+            leaving: Arc::new(Leaving::new(bases.len(), drain)),
             service,
             bases: bases
                 .iter()
@@ -148,8 +154,8 @@ impl ServiceClient {
         traces::inject(&span, &mut trace_headers);
         let first = self.next.fetch_add(1, Ordering::Relaxed);
         let mut outcome = Err(Failure::Transient("no instance".to_owned()));
-        for offset in 0..self.bases.len() {
-            let base = &self.bases[(first + offset) % self.bases.len()];
+        for index in self.leaving.order(first) {
+            let base = &self.bases[index];
             let mut request = forwarded
                 .apply(self.http.request(method.clone(), format!("{base}{path}")))
                 .timeout(self.timeout)
@@ -174,6 +180,7 @@ impl ServiceClient {
             };
             if let Ok(response) = &sent {
                 span.record("http.response.status_code", response.status().as_u16());
+                self.leaving.answered(index, response.headers());
             }
             outcome = match sent {
                 Ok(response) if is_transient(response.status()) => Err(Failure::Transient(

@@ -5,8 +5,9 @@
 //!    is still served, each answer with `Connection: close` so callers do not keep a pooled
 //!    connection to an instance that is leaving. This lasts [`ShutdownPlan::drain`], longer than
 //!    the balancers' health-check interval.
-//! 2. **Stop accepting**, and let the requests in flight finish, for at most
-//!    [`ShutdownPlan::grace`].
+//! 2. **Stop accepting**: take the connections already queued, serve the open ones a little
+//!    longer ([`ShutdownPlan::linger`]) so a request already sent is answered, then close the
+//!    idle ones and let the requests in flight finish, for at most [`ShutdownPlan::grace`].
 //! 3. **Exit**: the caller then stops its background work (event consumers close their channel,
 //!    so the broker hands the deliveries they held, unacknowledged, to another instance).
 
@@ -60,6 +61,14 @@ impl ShutdownPlan {
         } else {
             (self.drain / 2).min(MAX)
         }
+    }
+
+    /// After the listener closed, how long the open connections are still served before idle
+    /// ones are closed: the drain, at most one second (none without a drain). A connection
+    /// accepted as the drain ended may carry a request not read yet; closing it as idle would
+    /// leave that request unanswered.
+    pub fn linger(&self) -> Duration {
+        self.drain.min(Duration::from_secs(1))
     }
 
     /// `CAREBOOK_SHUTDOWN_DRAIN_MS` (default 5000) and `CAREBOOK_SHUTDOWN_GRACE_SECS`
