@@ -22,7 +22,7 @@ use sqlx::Connection;
 use tokio::sync::Mutex;
 
 use crate::events::{assert_each_once_and_sent, eventually, slot_start, stored_notifications};
-use crate::fixtures::process::{ServiceProcess, free_port, one_fleet_at_a_time};
+use crate::fixtures::process::{ServiceProcess, free_ports, one_fleet_at_a_time};
 use crate::fixtures::rabbitmq::TestVhost;
 use crate::fixtures::smtp::SmtpServer;
 use crate::helpers::{
@@ -67,9 +67,11 @@ impl Fleet {
     async fn start(smtp: &SmtpServer) -> Self {
         let vhost = TestVhost::create().await;
         let blobs = tempfile::tempdir().unwrap();
+        let distinct = free_ports::<{ 2 * Service::BACKENDS.len() }>();
         let ports: HashMap<Service, [u16; 2]> = Service::BACKENDS
             .iter()
-            .map(|s| (*s, [free_port(), free_port()]))
+            .zip(distinct.chunks_exact(2))
+            .map(|(s, pair)| (*s, [pair[0], pair[1]]))
             .collect();
         let mut shared: Vec<(String, String)> = Service::BACKENDS
             .iter()
