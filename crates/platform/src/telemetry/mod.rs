@@ -101,9 +101,12 @@ where
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper_util=warn"));
     let logs: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        // A line carries the span it was logged in (a request's, with its request and trace
+        // ids), not the list of every span around it, which repeats that one on most lines.
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
+            .with_span_list(false)
             .with_writer(writer)
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()

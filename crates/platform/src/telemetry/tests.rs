@@ -130,6 +130,7 @@ async fn a_request_continues_the_callers_trace_and_logs_its_ids() {
     let logged = lines.with_message("handling");
     assert_eq!(logged["span"]["trace_id"], CALLER_TRACE, "{logged}");
     assert_eq!(logged["span"]["span_id"], server_span.as_str(), "{logged}");
+    assert!(logged.get("spans").is_none(), "{logged}");
 }
 
 #[tokio::test]
