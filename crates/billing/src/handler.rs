@@ -61,6 +61,11 @@ impl Handler for BillingHandler {
         Box::pin(self.apply(conn, event))
     }
 
+    /// Invoices created and updated are events of billing's own.
+    fn outbox(&self) -> Option<&'static str> {
+        Some(store::SOURCE)
+    }
+
     fn erases(&self, event: &Envelope) -> bool {
         event.event_type == types::PATIENT_ERASED
     }

@@ -35,7 +35,8 @@ impl Envelope {
     }
 }
 
-/// Writes an event of `event_type` about `aggregate_id` into the outbox of the transaction's database.
+/// Writes an event of `event_type` about `aggregate_id` into the outbox of the transaction's
+/// database; the transaction then commits through [`commit`].
 pub async fn append(
     conn: &mut AnyConnection,
     source: &str,
@@ -62,9 +63,16 @@ pub async fn append(
     .bind(to_millis(envelope.occurred_at))
     .execute(conn)
     .await?;
-    // PostgreSQL's relay is woken by a trigger at commit; an in-process one by this.
-    crate::events::wake::appended(source);
     Ok(envelope)
+}
+
+/// Commits `tx`, in which events of `source` were appended, then wakes the relay that publishes
+/// them (`events::wake`). A transaction that appended events commits through this: committed
+/// any other way, its events wait for the relay's next poll.
+pub async fn commit(tx: sqlx::Transaction<'_, sqlx::Any>, source: &str) -> sqlx::Result<()> {
+    tx.commit().await?;
+    crate::events::wake::committed(source);
+    Ok(())
 }
 
 /// Unpublished events in commit order, oldest first (for the relay and for tests).

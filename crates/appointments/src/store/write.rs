@@ -100,7 +100,7 @@ impl AppointmentStore {
         }
         self.audit_change(&mut tx, ctx, &appointment, Action::Create, &overridden)
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(appointment)
     }
 
@@ -133,7 +133,7 @@ impl AppointmentStore {
         record(&mut tx, transition.event_type(), changed).await?;
         self.audit_change(&mut tx, ctx, &appointment, Action::Update, &[])
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(appointment)
     }
 
@@ -190,7 +190,7 @@ impl AppointmentStore {
             &change.overridden,
         )
         .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(appointment)
     }
 

@@ -24,7 +24,7 @@ pub use effects::apply;
 pub use payments::Settlement;
 pub use retention::record_erasure;
 
-const SOURCE: &str = "billing";
+pub(crate) const SOURCE: &str = "billing";
 
 /// The columns of `invoices`, in the order [`InvoiceRow`] reads them.
 const COLUMNS: &str = "id, appointment_id, patient_id, amount, currency, kind, payment_status, \
@@ -220,7 +220,7 @@ impl InvoiceStore {
                 &resource,
             )
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(Some(invoice))
     }
 }

@@ -9,9 +9,10 @@ use platform::audit::{Action, AuditContext};
 use platform::time::to_millis;
 use sqlx::AssertSqlSafe;
 
-use super::{COLUMNS, InvoiceRow, InvoiceStore, publish};
+use super::{COLUMNS, InvoiceRow, InvoiceStore, SOURCE, publish};
 use crate::payments::{ProviderEvent, Signed};
 use crate::policy::MayPay;
+use platform::outbox;
 
 /// What a verified provider event did.
 #[derive(Debug)]
@@ -116,7 +117,7 @@ impl InvoiceStore {
                 &resource,
             )
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(Settlement::Paid(invoice))
     }
 }

@@ -86,7 +86,7 @@ impl DoctorStore {
             version: now,
         };
         outbox::append(&mut tx, SOURCE, types::DOCTOR_CREATED, row.id, &changed).await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(row.into_doctor())
     }
 
@@ -128,7 +128,7 @@ impl DoctorStore {
             version: now,
         };
         outbox::append(&mut tx, SOURCE, types::DOCTOR_UPDATED, id, &changed).await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(Some(row.into_doctor()))
     }
 

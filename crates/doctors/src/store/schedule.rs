@@ -76,7 +76,7 @@ impl DoctorStore {
             version: 0,
         };
         outbox::append(&mut tx, SOURCE, types::DOCTOR_UPDATED, doctor_id, &event).await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(Some(()))
     }
 }

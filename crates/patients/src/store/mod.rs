@@ -72,7 +72,7 @@ impl PatientStore {
         self.audit
             .record_in(&mut tx, ctx, Some(id), Action::Create, &resource)
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(patient)
     }
 
@@ -125,7 +125,7 @@ impl PatientStore {
         self.audit
             .record_in(&mut tx, ctx, Some(id), Action::Update, &resource)
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(Some(patient))
     }
 
@@ -168,7 +168,7 @@ impl PatientStore {
         self.audit
             .record_in(&mut tx, ctx, Some(id), Action::Delete, &resource)
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         self.db.scrub_erased().await;
         Ok(Erasure::Erased)
     }

@@ -48,6 +48,12 @@ pub trait Handler: Send + Sync + 'static {
         })
     }
 
+    /// The source whose outbox this handler appends events to, if it does: its relay is woken
+    /// once the batch commits ([`crate::outbox::commit`]).
+    fn outbox(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Whether handling `event` erased personal data, so that the database's free space is
     /// scrubbed once it commits ([`crate::db::Db::scrub_erased`]).
     fn erases(&self, _event: &Envelope) -> bool {

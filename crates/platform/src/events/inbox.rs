@@ -69,7 +69,10 @@ pub async fn deliver_batch(
     handler
         .handle_batch(&mut tx, Batch::new(consumer, &new))
         .await?;
-    tx.commit().await?;
+    match handler.outbox() {
+        Some(source) => crate::outbox::commit(tx, source).await?,
+        None => tx.commit().await?,
+    }
     if new.iter().any(|event| handler.erases(event)) {
         db.scrub_erased().await;
     }

@@ -8,8 +8,9 @@
 //! PostgreSQL one relay per database publishes at a time (an advisory lock held on a dedicated
 //! connection); the others stand by and take over when its connection goes away.
 //!
-//! An idle relay wakes when a commit wrote to its outbox ([`Wakeups`]); the poll is only the
-//! safety net (`CAREBOOK_RELAY_POLL_MS`).
+//! An idle relay wakes when a commit wrote to its outbox ([`Wakeups`]): one in this process, or
+//! on PostgreSQL one another instance notified; the poll is only the safety net
+//! (`CAREBOOK_RELAY_POLL_MS`).
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::EventBus;
 use super::backoff;
-use super::wake::Wakeups;
+use super::wake::{self, Wakeups};
 use crate::db::{Backend, Db};
 use crate::outbox::Envelope;
 use crate::time::to_millis;
@@ -33,7 +34,7 @@ const STANDBY_POLL: Duration = Duration::from_secs(2);
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 /// `pg_try_advisory_lock` key of the relay (each service has its own database).
-const RELAY_LOCK: i64 = 0x6361_7265_626f_6f6b;
+pub(super) const RELAY_LOCK: i64 = 0x6361_7265_626f_6f6b;
 
 /// Publishes one batch of unpublished rows; the number published.
 pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
@@ -92,10 +93,12 @@ pub(crate) async fn run(
     let mut housekept = Instant::now();
     loop {
         let pass = async {
-            if !leader.ensure(&db).await? {
+            let leading = leader.ensure(&db).await?;
+            wake::relaying_here(source, leading);
+            if !leading {
                 return Ok(None);
             }
-            wakeups.settle(&db).await?;
+            wakeups.settle();
             if housekept.elapsed() >= HOUSEKEEPING_EVERY {
                 housekeeping(&db).await?;
                 housekept = Instant::now();
@@ -124,6 +127,7 @@ pub(crate) async fn run(
                 failures += 1;
                 // A broken leader connection may have lost the lock: elect again.
                 leader.resign().await;
+                wake::relaying_here(source, false);
                 tracing::warn!(source, failures, error = %format!("{err:#}"), "outbox relay failed");
                 backoff(failures + 2)
             }
@@ -134,6 +138,7 @@ pub(crate) async fn run(
         }
     }
     leader.resign().await;
+    wake::relaying_here(source, false);
 }
 
 /// `CAREBOOK_RELAY_POLL_MS`: how often an idle relay looks without being woken.

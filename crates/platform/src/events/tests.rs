@@ -305,9 +305,48 @@ async fn the_relay_wakes_on_commit_without_waiting_for_its_poll() {
             outbox::append(&mut tx, name, "Happened", n, &serde_json::json!({}))
                 .await
                 .unwrap();
-            tx.commit().await.unwrap();
+            outbox::commit(tx, name).await.unwrap();
             until_seen(&consumer.db, n as usize, Duration::from_secs(60)).await;
         }
         stop.cancel();
     }
+}
+
+/// On PostgreSQL, while another instance's relay is the leader, a commit here reaches it as a
+/// `NOTIFY` sent after the commit (the transaction that wrote the event sends none).
+#[tokio::test]
+async fn a_commit_notifies_the_leader_when_it_is_another_instance() {
+    let source = database(true).await;
+    let name = "notifies-pg";
+    // The leader is elsewhere: this connection holds the relays' lock.
+    let mut leader = source.db.pool().acquire().await.unwrap().detach();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(relay::RELAY_LOCK)
+        .execute(&mut leader)
+        .await
+        .unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect(source.db.url())
+        .await
+        .unwrap();
+    listener.listen(wake::CHANNEL).await.unwrap();
+    let stop = CancellationToken::new();
+    let bus = EventBus::new(None, TOPOLOGY);
+    let hour = Duration::from_secs(3600);
+    tokio::spawn(relay::run(source.db.clone(), bus, name, hour, stop.clone()));
+
+    let mut tx = source.db.begin().await.unwrap();
+    outbox::append(&mut tx, name, "Happened", 1, &serde_json::json!({}))
+        .await
+        .unwrap();
+    outbox::commit(tx, name).await.unwrap();
+    let notified = tokio::time::timeout(Duration::from_secs(30), listener.recv()).await;
+    assert_eq!(notified.unwrap().unwrap().channel(), wake::CHANNEL);
+    let (unpublished,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(source.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(unpublished, 1, "a standby relay publishes nothing");
+    stop.cancel();
+    let _ = sqlx::Connection::close(leader).await;
 }

@@ -1,16 +1,18 @@
 //! What wakes an idle outbox relay as soon as a commit wrote to its outbox, so that an event does
 //! not wait for the next poll (which stays, less often, as a safety net).
 //!
-//! On PostgreSQL a trigger on the outbox `NOTIFY`s at commit (migration `0004_outbox_notify`);
-//! the relay `LISTEN`s on a connection of its own, since the instance that committed need not be
-//! the one relaying. On SQLite every writer is in this process: [`appended`] raises an
-//! in-process signal when `outbox::append` has written its row, and the relay, once signalled,
-//! takes and releases the write lock before it looks. SQLite has one writer at a time and the
-//! appending transaction holds the lock from its first write until it ends, so that wait is
-//! exactly "until the appending transaction has committed (or rolled back)".
+//! A transaction that appended events commits through [`crate::outbox::commit`], which then
+//! calls [`committed`]: a signal in this process, per source. It wakes this process's relay.
+//! On PostgreSQL the relay publishing may be another instance's (one leader per database): a
+//! notifier of each process sends that one a `NOTIFY` on its behalf, outside the business
+//! transaction and coalesced, but only while this process's relay is not the leader. The
+//! `NOTIFY` is never part of the transaction that wrote the event: PostgreSQL serialises the
+//! commits of every transaction that notified, cluster-wide, until each one's commit record is
+//! flushed, which halved the rate of event-writing commits when a trigger notified in them.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -21,103 +23,148 @@ use tokio_util::sync::CancellationToken;
 use super::backoff;
 use crate::db::{Backend, Db};
 
-/// The `NOTIFY` channel of the outbox trigger.
+/// The `NOTIFY` channel between the instances of a service.
 pub(crate) const CHANNEL: &str = "carebook_outbox";
 
-/// In-process signals by source (service name): bumped on every outbox append.
-static APPENDED: LazyLock<Mutex<HashMap<String, watch::Sender<u64>>>> =
-    LazyLock::new(Mutex::default);
-
-/// Tells `source`'s relay in this process that a transaction wrote to its outbox.
-pub(crate) fn appended(source: &str) {
-    let mut signals = APPENDED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    match signals.get(source) {
-        Some(signal) => signal.send_modify(|n| *n = n.wrapping_add(1)),
-        None => {
-            signals.insert(source.to_owned(), watch::channel(1).0);
-        }
-    }
+/// One source's commits in this process, and whether this process's relay is its leader.
+#[derive(Debug)]
+struct Source {
+    commits: watch::Sender<u64>,
+    relaying_here: AtomicBool,
 }
 
-fn subscribe(source: &str) -> watch::Receiver<u64> {
-    let mut signals = APPENDED
+/// The sources of this process by name (service name).
+static SOURCES: LazyLock<Mutex<HashMap<String, Arc<Source>>>> = LazyLock::new(Mutex::default);
+
+fn source(name: &str) -> Arc<Source> {
+    let mut sources = SOURCES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    signals
-        .entry(source.to_owned())
-        .or_insert_with(|| watch::channel(0).0)
-        .subscribe()
+    sources
+        .entry(name.to_owned())
+        .or_insert_with(|| {
+            Arc::new(Source {
+                commits: watch::channel(0).0,
+                relaying_here: AtomicBool::new(false),
+            })
+        })
+        .clone()
+}
+
+fn bump(n: &mut u64) {
+    *n = n.wrapping_add(1);
+}
+
+/// Tells `source`'s relay that a transaction which wrote to its outbox has committed.
+pub(crate) fn committed(source_name: &str) {
+    source(source_name).commits.send_modify(bump);
+}
+
+/// Whether this process's relay of `source` is the one publishing (PostgreSQL's leader; on
+/// SQLite always): while it is, commits here need no `NOTIFY`.
+pub(crate) fn relaying_here(source_name: &str, leader: bool) {
+    source(source_name)
+        .relaying_here
+        .store(leader, Ordering::Release);
 }
 
 /// A relay's wake-ups: commits to its outbox since it last looked.
 pub(crate) struct Wakeups {
+    /// Commits in this process.
     commits: watch::Receiver<u64>,
+    /// PostgreSQL: commits of other instances, as `NOTIFY`s the listener passes on.
+    notified: watch::Receiver<u64>,
     /// PostgreSQL: where to listen, until the listener is started (by the first wait, so that a
     /// standby relay, which never waits for commits, holds no extra connection).
     listen: Option<(Arc<str>, watch::Sender<u64>, CancellationToken)>,
-    /// A wait ended by a signal (which `changed` marks seen): the next settle owes it its wait.
-    woken: bool,
 }
 
 impl Wakeups {
-    /// Subscribes to `source`'s appends on SQLite; on PostgreSQL prepares to listen on a
-    /// connection of its own (reconnecting after failures) until `shutdown`.
-    pub(crate) fn new(db: &Db, source: &str, shutdown: &CancellationToken) -> Self {
-        match db.backend() {
-            Backend::Sqlite => Self {
-                commits: subscribe(source),
-                listen: None,
-                woken: false,
-            },
+    /// Subscribes to `source`'s commits in this process. On PostgreSQL also prepares to listen
+    /// for other instances' commits on a connection of its own, and starts this process's
+    /// notifier, until `shutdown`.
+    pub(crate) fn new(db: &Db, source_name: &str, shutdown: &CancellationToken) -> Self {
+        let commits = source(source_name).commits.subscribe();
+        let (notifier, notified) = watch::channel(0);
+        let listen = match db.backend() {
+            Backend::Sqlite => None,
             Backend::Postgres => {
-                let (notified, commits) = watch::channel(0);
-                Self {
-                    commits,
-                    listen: Some((db.url().into(), notified, shutdown.clone())),
-                    woken: false,
-                }
+                tokio::spawn(notify(db.clone(), source(source_name), shutdown.clone()));
+                Some((db.url().into(), notifier, shutdown.clone()))
             }
+        };
+        Self {
+            commits,
+            notified,
+            listen,
         }
     }
 
-    /// Called before each pass: every wake-up so far is then seen by that pass. On SQLite, a
-    /// transaction that signalled may still be open; its commit is waited for here.
-    pub(crate) async fn settle(&mut self, db: &Db) -> anyhow::Result<()> {
-        let signalled =
-            std::mem::take(&mut self.woken) | self.commits.borrow_and_update().has_changed();
-        if signalled && db.backend() == Backend::Sqlite {
-            db.begin().await?.rollback().await?;
-        }
-        Ok(())
+    /// Called before each pass: every wake-up so far is then seen by that pass.
+    pub(crate) fn settle(&mut self) {
+        self.commits.mark_unchanged();
+        self.notified.mark_unchanged();
     }
 
     /// Until a commit wrote to the outbox since the last [`Wakeups::settle`], or `poll`.
     pub(crate) async fn wait(&mut self, poll: Duration) {
-        if let Some((url, woken, shutdown)) = self.listen.take() {
-            tokio::spawn(listen(url, woken, shutdown));
+        if let Some((url, notified, shutdown)) = self.listen.take() {
+            tokio::spawn(listen(url, notified, shutdown));
         }
-        let commits = &mut self.commits;
-        let woken = tokio::time::timeout(poll, async {
-            if commits.changed().await.is_err() {
-                // The listener stopped (shutting down): only the poll is left.
-                std::future::pending::<()>().await;
+        let (commits, notified) = (&mut self.commits, &mut self.notified);
+        let _ = tokio::time::timeout(poll, async {
+            tokio::select! {
+                Ok(()) = commits.changed() => {}
+                Ok(()) = notified.changed() => {}
+                // Both senders gone (shutting down): only the poll is left.
+                else => std::future::pending::<()>().await,
             }
         })
         .await;
-        self.woken = woken.is_ok();
     }
 }
 
-/// `LISTEN`s on `url` and bumps `woken` at every notification, and after every (re)connection
-/// since notifications sent meanwhile are lost.
-async fn listen(url: Arc<str>, woken: watch::Sender<u64>, shutdown: CancellationToken) {
+/// `NOTIFY`s the other instances after commits here, while this process's relay is not the
+/// leader: one `NOTIFY` for all the commits made while the previous one was being sent.
+async fn notify(db: Db, source: Arc<Source>, shutdown: CancellationToken) {
+    let mut commits = source.commits.subscribe();
+    let mut failures = 0;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            changed = commits.changed() => if changed.is_err() { return },
+        }
+        commits.mark_unchanged();
+        if source.relaying_here.load(Ordering::Acquire) {
+            continue;
+        }
+        let sent = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(db.pool())
+            .await;
+        match sent {
+            Ok(_) => failures = 0,
+            Err(err) => {
+                // The leader's poll picks the rows up meanwhile.
+                failures += 1;
+                tracing::warn!(failures, error = %err, "cannot notify the outbox relay");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(backoff(failures + 2)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// `LISTEN`s on `url` and bumps `notified` at every notification, and after every
+/// (re)connection since notifications sent meanwhile are lost.
+async fn listen(url: Arc<str>, notified: watch::Sender<u64>, shutdown: CancellationToken) {
     let mut failures = 0;
     loop {
         let err = tokio::select! {
             () = shutdown.cancelled() => return,
-            result = listen_once(&url, &woken, &mut failures) => match result {
+            result = listen_once(&url, &notified, &mut failures) => match result {
                 Ok(never) => match never {},
                 Err(err) => err,
             },
@@ -133,19 +180,18 @@ async fn listen(url: Arc<str>, woken: watch::Sender<u64>, shutdown: Cancellation
 
 async fn listen_once(
     url: &str,
-    woken: &watch::Sender<u64>,
+    notified: &watch::Sender<u64>,
     failures: &mut u32,
 ) -> anyhow::Result<Infallible> {
-    let bump = |n: &mut u64| *n = n.wrapping_add(1);
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
-    woken.send_modify(bump);
+    notified.send_modify(bump);
     *failures = 0;
     loop {
         // `None`: the connection was lost and made again; a wake-up covers the gap.
         let _ = listener.try_recv().await?;
         // Many commits, one pass.
         while listener.next_buffered().is_some() {}
-        woken.send_modify(bump);
+        notified.send_modify(bump);
     }
 }

@@ -189,7 +189,7 @@ impl RecordStore {
                 &resource,
             )
             .await?;
-        tx.commit().await?;
+        outbox::commit(tx, SOURCE).await?;
         Ok(StoredRecord {
             id: row.id,
             patient_id: access.patient_id(),
