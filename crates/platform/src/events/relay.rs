@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::EventBus;
 use super::backoff;
-use super::wake::{self, Wakeups};
+use super::wake::Wakeups;
 use crate::db::{Backend, Db};
 use crate::outbox::Envelope;
 use crate::time::to_millis;
@@ -94,7 +94,7 @@ pub(crate) async fn run(
     loop {
         let pass = async {
             let leading = leader.ensure(&db).await?;
-            wake::relaying_here(source, leading);
+            wakeups.leading(leading);
             if !leading {
                 return Ok(None);
             }
@@ -127,7 +127,7 @@ pub(crate) async fn run(
                 failures += 1;
                 // A broken leader connection may have lost the lock: elect again.
                 leader.resign().await;
-                wake::relaying_here(source, false);
+                wakeups.leading(false);
                 tracing::warn!(source, failures, error = %format!("{err:#}"), "outbox relay failed");
                 backoff(failures + 2)
             }
@@ -138,7 +138,7 @@ pub(crate) async fn run(
         }
     }
     leader.resign().await;
-    wake::relaying_here(source, false);
+    wakeups.leading(false);
 }
 
 /// `CAREBOOK_RELAY_POLL_MS`: how often an idle relay looks without being woken.

@@ -40,15 +40,15 @@ fn source(name: &str) -> Arc<Source> {
     let mut sources = SOURCES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    sources
-        .entry(name.to_owned())
-        .or_insert_with(|| {
-            Arc::new(Source {
-                commits: watch::channel(0).0,
-                relaying_here: AtomicBool::new(false),
-            })
-        })
-        .clone()
+    if let Some(found) = sources.get(name) {
+        return found.clone();
+    }
+    let created = Arc::new(Source {
+        commits: watch::channel(0).0,
+        relaying_here: AtomicBool::new(false),
+    });
+    sources.insert(name.to_owned(), created.clone());
+    created
 }
 
 fn bump(n: &mut u64) {
@@ -60,16 +60,9 @@ pub(crate) fn committed(source_name: &str) {
     source(source_name).commits.send_modify(bump);
 }
 
-/// Whether this process's relay of `source` is the one publishing (PostgreSQL's leader; on
-/// SQLite always): while it is, commits here need no `NOTIFY`.
-pub(crate) fn relaying_here(source_name: &str, leader: bool) {
-    source(source_name)
-        .relaying_here
-        .store(leader, Ordering::Release);
-}
-
 /// A relay's wake-ups: commits to its outbox since it last looked.
 pub(crate) struct Wakeups {
+    source: Arc<Source>,
     /// Commits in this process.
     commits: watch::Receiver<u64>,
     /// PostgreSQL: commits of other instances, as `NOTIFY`s the listener passes on.
@@ -84,20 +77,28 @@ impl Wakeups {
     /// for other instances' commits on a connection of its own, and starts this process's
     /// notifier, until `shutdown`.
     pub(crate) fn new(db: &Db, source_name: &str, shutdown: &CancellationToken) -> Self {
-        let commits = source(source_name).commits.subscribe();
+        let source = source(source_name);
+        let commits = source.commits.subscribe();
         let (notifier, notified) = watch::channel(0);
         let listen = match db.backend() {
             Backend::Sqlite => None,
             Backend::Postgres => {
-                tokio::spawn(notify(db.clone(), source(source_name), shutdown.clone()));
+                tokio::spawn(notify(db.clone(), source.clone(), shutdown.clone()));
                 Some((db.url().into(), notifier, shutdown.clone()))
             }
         };
         Self {
+            source,
             commits,
             notified,
             listen,
         }
+    }
+
+    /// Whether this relay is the one publishing (PostgreSQL's leader; on SQLite always): while
+    /// it is, commits in this process need no `NOTIFY`.
+    pub(crate) fn leading(&self, leader: bool) {
+        self.source.relaying_here.store(leader, Ordering::Release);
     }
 
     /// Called before each pass: every wake-up so far is then seen by that pass.
