@@ -135,7 +135,6 @@ async fn notify(db: Db, source: Arc<Source>, shutdown: CancellationToken) {
             () = shutdown.cancelled() => return,
             changed = commits.changed() => if changed.is_err() { return },
         }
-        commits.mark_unchanged();
         if source.relaying_here.load(Ordering::Acquire) {
             continue;
         }
