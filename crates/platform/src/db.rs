@@ -9,13 +9,18 @@ use std::sync::Once;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyConnection, AnyPool, Arguments, AssertSqlSafe, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Arguments, AssertSqlSafe, Executor};
 
 use crate::page::PageRequest;
+
+mod writer;
+
+pub use writer::Tx;
+use writer::Writer;
 
 static PLATFORM_SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 static PLATFORM_POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -35,8 +40,8 @@ pub struct Migrations {
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
-    /// SQLite: the one connection write transactions queue for ([`Db::begin`]).
-    writer: Option<AnyPool>,
+    /// SQLite: the one connection writes queue for ([`Db::begin`], [`Db::execute_write`]).
+    writer: Option<Writer>,
     backend: Backend,
     url: DatabaseUrl,
 }
@@ -94,13 +99,11 @@ impl Db {
         .connect_with(options.clone())
         .await
         .context("cannot connect to the database")?;
-        // SQLite has one writer at a time, and a writer kept waiting by its lock polls with
-        // sleeps of up to 100 ms: write transactions instead take turns, in order, on one
-        // connection of their own. A second in-memory database would be another database.
+        // Writes take turns on one connection of their own (`writer`). A second in-memory
+        // database would be another database: there the pool's connection writes.
         let writer = match backend {
             Backend::Sqlite if sqlite_file(&url).is_some() => Some(
-                sqlite_pool(1)
-                    .connect_with(options)
+                Writer::connect(options)
                     .await
                     .context("cannot connect to the database")?,
             ),
@@ -148,26 +151,43 @@ impl Db {
     /// A write transaction. On SQLite it waits its turn for the writer connection (first come,
     /// first served) and takes the write lock up front (`BEGIN IMMEDIATE`), so concurrent
     /// writers neither fail when upgrading a read lock nor sleep in SQLite's busy handler.
-    pub async fn begin(&self) -> sqlx::Result<Transaction<'static, Any>> {
-        match self.backend {
-            Backend::Sqlite => {
-                let pool = self.writer.as_ref().unwrap_or(&self.pool);
-                pool.begin_with("BEGIN IMMEDIATE").await
-            }
-            Backend::Postgres => self.pool.begin().await,
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        match (&self.writer, self.backend) {
+            (Some(writer), _) => writer.begin().await,
+            (None, Backend::Sqlite) => self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map(Tx::pooled),
+            (None, Backend::Postgres) => self.pool.begin().await.map(Tx::pooled),
+        }
+    }
+
+    /// One write statement that commits on its own; on SQLite in turn with the write
+    /// transactions, like [`Db::begin`].
+    pub async fn execute_write(
+        &self,
+        query: sqlx::query::Query<'_, Any, AnyArguments>,
+    ) -> sqlx::Result<AnyQueryResult> {
+        match &self.writer {
+            Some(writer) => writer.execute(query).await,
+            None => query.execute(&self.pool).await,
         }
     }
 
     /// A write transaction serialised with every other one under `key` (e.g. a patient id):
     /// on PostgreSQL a transaction-scoped advisory lock taken in the same round trip as
     /// `BEGIN`; SQLite's write transactions take turns anyway ([`Self::begin`]).
-    pub async fn begin_serialised(&self, key: i64) -> sqlx::Result<Transaction<'static, Any>> {
+    pub async fn begin_serialised(&self, key: i64) -> sqlx::Result<Tx> {
         match self.backend {
             Backend::Sqlite => self.begin().await,
             Backend::Postgres => {
                 // An integer formatted in: nothing a caller can inject.
                 let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({key})");
-                self.pool.begin_with(AssertSqlSafe(sql)).await
+                self.pool
+                    .begin_with(AssertSqlSafe(sql))
+                    .await
+                    .map(Tx::pooled)
             }
         }
     }
@@ -230,23 +250,23 @@ fn pool_options(max_connections: u32) -> AnyPoolOptions {
 }
 
 fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
-    pool_options(max_connections).after_connect(|conn, _| {
-        Box::pin(async move {
-            // WAL lets readers run beside the single writer; the busy timeout makes concurrent
-            // writers queue instead of failing. `secure_delete` overwrites deleted and replaced
-            // content with zeros, so an erased patient's data does not linger in free pages.
-            for pragma in [
-                "PRAGMA secure_delete = ON",
-                "PRAGMA journal_mode = WAL",
-                "PRAGMA synchronous = NORMAL",
-                "PRAGMA busy_timeout = 15000",
-                "PRAGMA foreign_keys = ON",
-            ] {
-                conn.execute(pragma).await?;
-            }
-            Ok(())
-        })
-    })
+    pool_options(max_connections).after_connect(|conn, _| Box::pin(prepare_sqlite(conn)))
+}
+
+/// Every SQLite connection's settings. WAL lets readers run beside the single writer; the busy
+/// timeout makes concurrent writers queue instead of failing. `secure_delete` overwrites deleted
+/// and replaced content with zeros, so an erased patient's data does not linger in free pages.
+async fn prepare_sqlite(conn: &mut AnyConnection) -> sqlx::Result<()> {
+    for pragma in [
+        "PRAGMA secure_delete = ON",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA busy_timeout = 15000",
+        "PRAGMA foreign_keys = ON",
+    ] {
+        conn.execute(pragma).await?;
+    }
+    Ok(())
 }
 
 /// The file a `sqlite:` URL names; `None` for an in-memory database.

@@ -69,7 +69,7 @@ pub async fn append(
 /// Commits `tx`, in which events of `source` were appended, then wakes the relay that publishes
 /// them (`events::wake`). A transaction that appended events commits through this: committed
 /// any other way, its events wait for the relay's next poll.
-pub async fn commit(tx: sqlx::Transaction<'_, sqlx::Any>, source: &str) -> sqlx::Result<()> {
+pub async fn commit(tx: crate::db::Tx, source: &str) -> sqlx::Result<()> {
     tx.commit().await?;
     crate::events::wake::committed(source);
     Ok(())

@@ -149,7 +149,7 @@ impl IdentityStore {
 }
 
 async fn revoke_family(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut platform::db::Tx,
     family_id: &str,
     now_ms: i64,
 ) -> sqlx::Result<()> {

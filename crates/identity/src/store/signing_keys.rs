@@ -133,7 +133,7 @@ fn bind_key<'q>(query: AnyQuery<'q>, key: &'q SigningKeyRecord) -> AnyQuery<'q> 
 }
 
 async fn retire(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut platform::db::Tx,
     now: Timestamp,
     retirement_age: Duration,
 ) -> sqlx::Result<u64> {

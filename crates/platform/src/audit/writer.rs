@@ -8,6 +8,7 @@
 use std::sync::{Arc, OnceLock};
 
 use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 use sqlx::{Any, Arguments, AssertSqlSafe, Executor};
 use tokio::sync::{mpsc, oneshot};
 
@@ -105,7 +106,7 @@ async fn run(db: Db, mut queue: mpsc::Receiver<Submission>) {
 /// One statement commits on its own; a larger batch is one transaction of several.
 async fn write_batch(db: &Db, rows: &[&NewRow]) -> sqlx::Result<()> {
     if rows.len() <= ROWS_PER_STATEMENT {
-        return insert(db.pool(), rows).await;
+        return db.execute_write(insert_query(rows)?).await.map(drop);
     }
     let mut tx = db.begin().await?;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
@@ -114,11 +115,16 @@ async fn write_batch(db: &Db, rows: &[&NewRow]) -> sqlx::Result<()> {
     tx.commit().await
 }
 
-/// `INSERT INTO audit_log … VALUES (…), (…), …`: one statement for all of `rows`.
+/// Writes `rows` with one statement on `conn`.
 pub(super) async fn insert<'c>(
     conn: impl Executor<'c, Database = Any>,
     rows: &[&NewRow],
 ) -> sqlx::Result<()> {
+    insert_query(rows)?.execute(conn).await.map(drop)
+}
+
+/// `INSERT INTO audit_log … VALUES (…), (…), …`: one statement for all of `rows`.
+fn insert_query(rows: &[&NewRow]) -> sqlx::Result<Query<'static, Any, AnyArguments>> {
     let mut args = AnyArguments::default();
     let values =
         values_rows(&mut args, rows, |args, row| bind(args, row)).map_err(sqlx::Error::Encode)?;
@@ -126,10 +132,7 @@ pub(super) async fn insert<'c>(
         "INSERT INTO audit_log (at, service, actor_id, actor_role, patient_id, action, \
          resource, outcome, endpoint, request_id) VALUES {values}"
     );
-    sqlx::query_with(AssertSqlSafe(sql), args)
-        .execute(conn)
-        .await?;
-    Ok(())
+    Ok(sqlx::query_with(AssertSqlSafe(sql), args))
 }
 
 fn bind(args: &mut AnyArguments, row: &NewRow) -> Result<(), sqlx::error::BoxDynError> {

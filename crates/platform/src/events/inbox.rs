@@ -258,7 +258,7 @@ pub(crate) async fn record_dead_letter(
     event: &Envelope,
     error: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO dead_letters (consumer, event_id, event_type, payload, error, failed_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -267,8 +267,7 @@ pub(crate) async fn record_dead_letter(
     .bind(&event.event_type)
     .bind(serde_json::to_string(event)?)
     .bind(error.chars().take(1000).collect::<String>())
-    .bind(to_millis(jiff::Timestamp::now()))
-    .execute(db.pool())
-    .await?;
+    .bind(to_millis(jiff::Timestamp::now()));
+    db.execute_write(insert).await?;
     Ok(())
 }

@@ -15,7 +15,8 @@
 use std::time::{Duration, Instant};
 
 use sqlx::any::AnyArguments;
-use sqlx::{AnyConnection, Arguments, AssertSqlSafe, Connection};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Arguments, AssertSqlSafe, Connection, Executor};
 use tokio_util::sync::CancellationToken;
 
 use super::EventBus;
@@ -36,34 +37,62 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 /// `pg_try_advisory_lock` key of the relay (each service has its own database).
 pub(super) const RELAY_LOCK: i64 = 0x6361_7265_626f_6f6b;
 
-/// Publishes one batch of unpublished rows; the number published.
+/// Publishes one batch of unpublished rows; the number published. On SQLite the rows are
+/// marked in turn with the service's writes (`Db::execute_write`).
 pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
-    let mut conn = db.pool().acquire().await?;
-    relay_on(&mut conn, bus).await
+    let rows = unpublished(db.pool()).await?;
+    publish(bus, &rows).await?;
+    if let Some(mark) = mark_published(&rows)? {
+        db.execute_write(mark).await?;
+    }
+    Ok(rows.len())
 }
 
 /// [`relay_once`] on `conn`: the leader's own connection, so that a relay pass never waits
 /// for the pool behind the service's requests.
 async fn relay_on(conn: &mut AnyConnection, bus: &EventBus) -> anyhow::Result<usize> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
-    )
-    .bind(BATCH)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = unpublished(&mut *conn).await?;
+    publish(bus, &rows).await?;
+    if let Some(mark) = mark_published(&rows)? {
+        mark.execute(conn).await?;
+    }
+    Ok(rows.len())
+}
+
+/// The oldest unpublished rows, at most one batch: id and payload.
+async fn unpublished<'c>(
+    conn: impl Executor<'c, Database = Any>,
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT id, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1")
+        .bind(BATCH)
+        .fetch_all(conn)
+        .await
+}
+
+async fn publish(bus: &EventBus, rows: &[(i64, String)]) -> anyhow::Result<()> {
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
     let events = rows
         .iter()
         .map(|(_, payload)| serde_json::from_str(payload))
         .collect::<Result<Vec<Envelope>, _>>()?;
     bus.publish(&events).await?;
+    super::lag::count_published(&events);
+    Ok(())
+}
 
+/// The statement marking exactly the rows that were published; none for no rows.
+fn mark_published(
+    rows: &[(i64, String)],
+) -> anyhow::Result<Option<Query<'static, Any, AnyArguments>>> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
     let mut args = AnyArguments::default();
     args.add(to_millis(jiff::Timestamp::now()))
         .map_err(anyhow::Error::from_boxed)?;
-    for (id, _) in &rows {
+    for (id, _) in rows {
         args.add(*id).map_err(anyhow::Error::from_boxed)?;
     }
     let placeholders: Vec<String> = (2..=rows.len() + 1).map(|n| format!("${n}")).collect();
@@ -71,11 +100,7 @@ async fn relay_on(conn: &mut AnyConnection, bus: &EventBus) -> anyhow::Result<us
         "UPDATE outbox SET published_at = $1 WHERE id IN ({})",
         placeholders.join(", ")
     );
-    sqlx::query_with(AssertSqlSafe(sql), args)
-        .execute(conn)
-        .await?;
-    super::lag::count_published(&events);
-    Ok(rows.len())
+    Ok(Some(sqlx::query_with(AssertSqlSafe(sql), args)))
 }
 
 /// Relays until `shutdown`, reconnecting and backing off by itself; an idle relay waits for
@@ -200,16 +225,13 @@ async fn housekeeping(db: &Db) -> anyhow::Result<()> {
     let now = to_millis(jiff::Timestamp::now());
     if let Some(days) = outbox_retention_days()? {
         let cutoff = now - i64::from(days) * 24 * 3600 * 1000;
-        sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1")
-            .bind(cutoff)
-            .execute(db.pool())
-            .await?;
+        let delete =
+            sqlx::query("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1");
+        db.execute_write(delete.bind(cutoff)).await?;
     }
     let cutoff = now - RETENTION.as_millis() as i64;
-    sqlx::query("DELETE FROM inbox WHERE handled_at < $1")
-        .bind(cutoff)
-        .execute(db.pool())
-        .await?;
+    let delete = sqlx::query("DELETE FROM inbox WHERE handled_at < $1");
+    db.execute_write(delete.bind(cutoff)).await?;
     Ok(())
 }
 

@@ -1,0 +1,307 @@
+//! SQLite's writer: the one connection on which a process's writes take turns.
+//!
+//! SQLite lets one transaction write at a time. Writers that meet on its lock poll for it with
+//! sleeps of up to 100 ms, so every write instead waits for this connection, first come, first
+//! served. It is held behind a fair lock rather than in a pool of one: a pool checks each
+//! connection it gets back with a round trip to SQLite's thread, on a task of its own, and the
+//! next writer waits for both, on a runtime busy with requests. Here the next writer starts as
+//! soon as the last one committed.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyQueryResult};
+use sqlx::{Any, AnyConnection, ConnectOptions, Connection, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// How long a write waits for its turn before it fails, as a pool's acquire would.
+const TURN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The writer connection of a SQLite database file.
+#[derive(Clone)]
+pub(super) struct Writer {
+    conn: Arc<Mutex<Slot>>,
+    options: AnyConnectOptions,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Writer(..)")
+    }
+}
+
+/// The connection (`None` after it failed, until the next write reconnects) and whether a
+/// transaction on it is still open: one dropped where it could not be rolled back.
+struct Slot {
+    conn: Option<AnyConnection>,
+    open: bool,
+}
+
+impl Writer {
+    pub(super) async fn connect(options: AnyConnectOptions) -> sqlx::Result<Self> {
+        let conn = open(&options).await?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(Slot {
+                conn: Some(conn),
+                open: false,
+            })),
+            options,
+        })
+    }
+
+    /// `BEGIN IMMEDIATE` on the writer, once it is this caller's turn.
+    pub(super) async fn begin(&self) -> sqlx::Result<Tx> {
+        let mut turn = self.turn().await?;
+        // Open from here on: a caller that goes away before `BEGIN` answers leaves the next
+        // turn to roll back.
+        turn.open = true;
+        if let Err(err) = turn.conn()?.execute("BEGIN IMMEDIATE").await {
+            turn.open = false;
+            return Err(err);
+        }
+        Ok(Tx(Kind::Writer(Some(turn))))
+    }
+
+    /// One statement that commits on its own, in turn with the transactions.
+    pub(super) async fn execute(
+        &self,
+        query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::Result<AnyQueryResult> {
+        let mut turn = self.turn().await?;
+        query.execute(turn.conn()?).await
+    }
+
+    pub(super) async fn close(&self) {
+        if let Ok(mut turn) = self.turn().await
+            && let Some(conn) = turn.conn.take()
+        {
+            let _ = conn.close().await;
+        }
+    }
+
+    /// Waits for the connection, reconnects if it failed, and ends a transaction left open.
+    async fn turn(&self) -> sqlx::Result<Turn> {
+        let mut turn = tokio::time::timeout(TURN_TIMEOUT, self.conn.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        if turn.open {
+            rollback(&mut turn).await;
+        }
+        if turn.conn.is_none() {
+            turn.conn = Some(open(&self.options).await?);
+        }
+        Ok(Turn(turn))
+    }
+}
+
+struct Turn(OwnedMutexGuard<Slot>);
+
+impl Turn {
+    fn conn(&mut self) -> sqlx::Result<&mut AnyConnection> {
+        self.0.conn.as_mut().ok_or(sqlx::Error::PoolClosed)
+    }
+}
+
+impl Deref for Turn {
+    type Target = Slot;
+
+    fn deref(&self) -> &Slot {
+        &self.0
+    }
+}
+
+impl DerefMut for Turn {
+    fn deref_mut(&mut self) -> &mut Slot {
+        &mut self.0
+    }
+}
+
+/// Rolls back. `ROLLBACK` fails harmlessly when the transaction already ended (its `COMMIT`
+/// went through just before its caller went away); a connection that then does not answer
+/// either is dropped, and the next write opens a new one.
+async fn rollback(slot: &mut Slot) {
+    if let Some(conn) = slot.conn.as_mut()
+        && conn.execute("ROLLBACK").await.is_err()
+        && conn.ping().await.is_err()
+    {
+        slot.conn = None;
+    }
+    slot.open = false;
+}
+
+/// A connection prepared like every connection of a SQLite pool.
+async fn open(options: &AnyConnectOptions) -> sqlx::Result<AnyConnection> {
+    let mut conn = options.connect().await?;
+    super::prepare_sqlite(&mut conn).await?;
+    Ok(conn)
+}
+
+/// A write transaction: on SQLite's writer for a database file, otherwise from the pool. Use
+/// it as the connection (`&mut *tx`); it rolls back unless committed.
+pub struct Tx(Kind);
+
+enum Kind {
+    Pooled(Transaction<'static, Any>),
+    /// `None` once ended.
+    Writer(Option<Turn>),
+}
+
+impl Tx {
+    pub(super) fn pooled(tx: Transaction<'static, Any>) -> Self {
+        Self(Kind::Pooled(tx))
+    }
+
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        match std::mem::replace(&mut self.0, Kind::Writer(None)) {
+            Kind::Pooled(tx) => tx.commit().await,
+            Kind::Writer(Some(mut turn)) => match turn.conn()?.execute("COMMIT").await {
+                Ok(_) => {
+                    turn.open = false;
+                    Ok(())
+                }
+                Err(err) => {
+                    rollback(&mut turn).await;
+                    Err(err)
+                }
+            },
+            Kind::Writer(None) => Err(sqlx::Error::PoolClosed),
+        }
+    }
+
+    pub async fn rollback(mut self) -> sqlx::Result<()> {
+        match std::mem::replace(&mut self.0, Kind::Writer(None)) {
+            Kind::Pooled(tx) => tx.rollback().await,
+            Kind::Writer(Some(mut turn)) => {
+                rollback(&mut turn).await;
+                Ok(())
+            }
+            Kind::Writer(None) => Ok(()),
+        }
+    }
+}
+
+impl Drop for Tx {
+    /// An open transaction on the writer is rolled back before the next write's turn: on a
+    /// task that keeps the turn until then, or, outside a runtime, by the next write itself.
+    fn drop(&mut self) {
+        if let Kind::Writer(turn) = &mut self.0
+            && let Some(mut turn) = turn.take()
+            && turn.open
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move { rollback(&mut turn).await });
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match &self.0 {
+            Kind::Pooled(tx) => tx,
+            Kind::Writer(turn) => turn
+                .as_ref()
+                .and_then(|turn| turn.conn.as_ref())
+                .expect("a transaction on the writer holds its connection until it ends"),
+        }
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.0 {
+            Kind::Pooled(tx) => tx,
+            Kind::Writer(turn) => turn
+                .as_mut()
+                .and_then(|turn| turn.0.conn.as_mut())
+                .expect("a transaction on the writer holds its connection until it ends"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Db;
+
+    async fn database(dir: &tempfile::TempDir) -> Db {
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("w.db").display()))
+            .await
+            .expect("a database");
+        sqlx::raw_sql(
+            "CREATE TABLE parent (id BIGINT PRIMARY KEY); \
+             CREATE TABLE child (parent_id BIGINT NOT NULL \
+                 REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .execute(db.pool())
+        .await
+        .expect("the tables");
+        db
+    }
+
+    async fn count(db: &Db, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(db.pool())
+            .await
+            .expect("a count");
+        n
+    }
+
+    async fn insert_parent(tx: &mut super::Tx, id: i64) {
+        sqlx::query("INSERT INTO parent (id) VALUES ($1)")
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .expect("an insert");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_uncommitted_is_rolled_back_before_the_next_one() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = database(&dir).await;
+        let mut tx = db.begin().await.expect("a transaction");
+        insert_parent(&mut tx, 1).await;
+        drop(tx);
+        let mut tx = db.begin().await.expect("the next transaction");
+        insert_parent(&mut tx, 2).await;
+        tx.commit().await.expect("a commit");
+        assert_eq!(count(&db, "parent").await, 1);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_outside_the_runtime_is_rolled_back_by_the_next_write() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = database(&dir).await;
+        let mut tx = db.begin().await.expect("a transaction");
+        insert_parent(&mut tx, 1).await;
+        std::thread::spawn(move || drop(tx))
+            .join()
+            .expect("dropped on a thread without a runtime");
+        let insert = sqlx::query("INSERT INTO parent (id) VALUES (2)");
+        db.execute_write(insert).await.expect("the next write");
+        assert_eq!(count(&db, "parent").await, 1);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_commit_that_fails_leaves_nothing_and_the_writer_usable() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = database(&dir).await;
+        let mut tx = db.begin().await.expect("a transaction");
+        sqlx::query("INSERT INTO child (parent_id) VALUES (7)")
+            .execute(&mut *tx)
+            .await
+            .expect("a deferred check passes until the commit");
+        let failed = tx.commit().await.expect_err("no parent 7");
+        assert!(failed.as_database_error().is_some(), "{failed}");
+        assert_eq!(count(&db, "child").await, 0);
+        let mut tx = db.begin().await.expect("the next transaction");
+        insert_parent(&mut tx, 7).await;
+        tx.commit().await.expect("a commit");
+        assert_eq!(count(&db, "parent").await, 1);
+        db.close().await;
+    }
+}
