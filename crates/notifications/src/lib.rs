@@ -85,8 +85,7 @@ impl NotificationService {
         config.validate()?;
         let db = Db::open(config.database_url.as_str(), &MIGRATIONS).await?;
         // The delivery worker's bookkeeping does not queue behind requests and the consumer.
-        let worker_db =
-            Db::connect_with_pool_size(config.database_url.as_str(), Some(WORKER_POOL)).await?;
+        let worker_db = db.with_own_pool(WORKER_POOL).await?;
         Self::assemble(config, db, worker_db)
     }
 

@@ -117,6 +117,26 @@ impl Db {
         })
     }
 
+    /// The same database with a pool of `size` connections of its own, for a background task
+    /// that should not queue for connections behind the requests. On SQLite it shares this
+    /// handle's writer, so its writes ([`Db::execute_write`]) still take their turn with every
+    /// other write to the file; an in-memory database is only this handle's.
+    pub async fn with_own_pool(&self, size: u32) -> anyhow::Result<Self> {
+        let options = AnyConnectOptions::from_str(self.url()).context("invalid database URL")?;
+        let pool = match (self.backend, &self.writer) {
+            (Backend::Sqlite, None) => return Ok(self.clone()),
+            (Backend::Sqlite, Some(_)) => sqlite_pool(size.max(1)),
+            (Backend::Postgres, _) => pool_options(size.max(1)),
+        }
+        .connect_with(options)
+        .await
+        .context("cannot connect to the database")?;
+        Ok(Self {
+            pool,
+            ..self.clone()
+        })
+    }
+
     /// Runs the platform's tables (outbox) and then the service's own migrations.
     pub async fn migrate(&self, service: &Migrations) -> anyhow::Result<()> {
         let (platform, own) = match self.backend {

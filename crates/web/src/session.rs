@@ -71,7 +71,7 @@ impl SessionStore {
         let id = random_token();
         let now = now_ms();
         self.purge_idle(now).await?;
-        sqlx::query(
+        let write = sqlx::query(
             "INSERT INTO web_sessions (id_hash, csrf_token, user_id, role, patient_id, doctor_id, \
              access_token, access_expires_at, refresh_token, time_zone, created_at, last_seen_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -87,9 +87,8 @@ impl SessionStore {
         .bind(&tokens.refresh_token)
         .bind(time_zone)
         .bind(now)
-        .bind(now)
-        .execute(self.db.pool())
-        .await?;
+        .bind(now);
+        self.db.execute_write(write).await?;
         Ok(id)
     }
 
@@ -116,16 +115,15 @@ impl SessionStore {
     /// Keeps the refreshed tokens (the old refresh token no longer works).
     pub async fn store_tokens(&self, session: &mut Session, tokens: &Tokens) -> anyhow::Result<()> {
         let expires = expires_at(now_ms(), tokens.expires_in);
-        sqlx::query(
+        let write = sqlx::query(
             "UPDATE web_sessions SET access_token = $1, access_expires_at = $2, \
              refresh_token = $3 WHERE id_hash = $4",
         )
         .bind(&tokens.access_token)
         .bind(expires)
         .bind(&tokens.refresh_token)
-        .bind(&session.id_hash)
-        .execute(self.db.pool())
-        .await?;
+        .bind(&session.id_hash);
+        self.db.execute_write(write).await?;
         session.access_token.clone_from(&tokens.access_token);
         session.access_expires_at = expires;
         session.refresh_token.clone_from(&tokens.refresh_token);
@@ -137,18 +135,15 @@ impl SessionStore {
     }
 
     async fn delete_hash(&self, id_hash: &str) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(self.db.pool())
-            .await?;
+        let write = sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1").bind(id_hash);
+        self.db.execute_write(write).await?;
         Ok(())
     }
 
     async fn purge_idle(&self, now: i64) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM web_sessions WHERE last_seen_at <= $1")
-            .bind(now - self.idle_ms())
-            .execute(self.db.pool())
-            .await?;
+        let write = sqlx::query("DELETE FROM web_sessions WHERE last_seen_at <= $1")
+            .bind(now - self.idle_ms());
+        self.db.execute_write(write).await?;
         Ok(())
     }
 

@@ -65,10 +65,8 @@ impl IdentityStore {
 
     /// Forgets the failures of `scope` (after a successful login).
     pub async fn clear_login_failures(&self, scope: &Scope) -> platform::Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE scope = $1")
-            .bind(&scope.key)
-            .execute(self.db.pool())
-            .await?;
+        let write = sqlx::query("DELETE FROM login_failures WHERE scope = $1").bind(&scope.key);
+        self.db.execute_write(write).await?;
         Ok(())
     }
 
@@ -79,13 +77,12 @@ impl IdentityStore {
         window: Duration,
     ) -> platform::Result<u64> {
         let now_ms = to_millis(now);
-        let done = sqlx::query(
+        let write = sqlx::query(
             "DELETE FROM login_failures WHERE last_failure_at < $1 AND locked_until < $2",
         )
         .bind(now_ms.saturating_sub(millis(window)))
-        .bind(now_ms)
-        .execute(self.db.pool())
-        .await?;
+        .bind(now_ms);
+        let done = self.db.execute_write(write).await?;
         Ok(done.rows_affected())
     }
 }

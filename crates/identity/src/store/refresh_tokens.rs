@@ -30,7 +30,7 @@ impl IdentityStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> platform::Result<()> {
-        sqlx::query(
+        let write = sqlx::query(
             "INSERT INTO refresh_tokens (family_id, user_id, token_hash, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
@@ -38,9 +38,8 @@ impl IdentityStore {
         .bind(user_id)
         .bind(token_hash)
         .bind(to_millis(expires_at))
-        .bind(to_millis(now))
-        .execute(self.db.pool())
-        .await?;
+        .bind(to_millis(now));
+        self.db.execute_write(write).await?;
         Ok(())
     }
 
@@ -140,10 +139,9 @@ impl IdentityStore {
 
     /// Deletes tokens that expired before `before` (a reuse of those answers 401 anyway).
     pub async fn prune_refresh_tokens(&self, before: Timestamp) -> platform::Result<u64> {
-        let done = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
-            .bind(to_millis(before))
-            .execute(self.db.pool())
-            .await?;
+        let write =
+            sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(to_millis(before));
+        let done = self.db.execute_write(write).await?;
         Ok(done.rows_affected())
     }
 }

@@ -49,8 +49,8 @@ const INSERT: &str = "INSERT INTO signing_keys \
 
 impl IdentityStore {
     pub async fn insert_signing_key(&self, key: &SigningKeyRecord) -> platform::Result<()> {
-        bind_key(sqlx::query(INSERT), key)
-            .execute(self.db.pool())
+        self.db
+            .execute_write(bind_key(sqlx::query(INSERT), key))
             .await?;
         Ok(())
     }
@@ -68,16 +68,15 @@ impl IdentityStore {
     /// Replaces the clear private key of `kid` by `sealed`; `false` when it was sealed already
     /// (by another instance starting at the same time).
     pub async fn seal_signing_key(&self, kid: &str, sealed: &Sealed) -> platform::Result<bool> {
-        let done = sqlx::query(
+        let write = sqlx::query(
             "UPDATE signing_keys SET private_key = $1, kek_id = $2, nonce = $3 \
              WHERE kid = $4 AND kek_id IS NULL",
         )
         .bind(&sealed.ciphertext)
         .bind(&sealed.kek_id)
         .bind(&sealed.nonce)
-        .bind(kid)
-        .execute(self.db.pool())
-        .await?;
+        .bind(kid);
+        let done = self.db.execute_write(write).await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -111,24 +111,21 @@ impl IdentityStore {
         doctor_id: Option<i64>,
         now: Timestamp,
     ) -> platform::Result<()> {
-        sqlx::query(
+        let write = sqlx::query(
             "UPDATE users SET patient_id = $1, doctor_id = $2, active = 1, updated_at = $3 \
              WHERE id = $4",
         )
         .bind(patient_id)
         .bind(doctor_id)
         .bind(to_millis(now))
-        .bind(id)
-        .execute(self.db.pool())
-        .await?;
+        .bind(id);
+        self.db.execute_write(write).await?;
         Ok(())
     }
 
     pub async fn delete_user(&self, id: i64) -> platform::Result<()> {
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(self.db.pool())
-            .await?;
+        let write = sqlx::query("DELETE FROM users WHERE id = $1").bind(id);
+        self.db.execute_write(write).await?;
         Ok(())
     }
 
@@ -139,11 +136,11 @@ impl IdentityStore {
         email: &Email,
         before: Timestamp,
     ) -> platform::Result<()> {
-        sqlx::query("DELETE FROM users WHERE email = $1 AND active = 0 AND created_at < $2")
-            .bind(email.as_str())
-            .bind(to_millis(before))
-            .execute(self.db.pool())
-            .await?;
+        let write =
+            sqlx::query("DELETE FROM users WHERE email = $1 AND active = 0 AND created_at < $2")
+                .bind(email.as_str())
+                .bind(to_millis(before));
+        self.db.execute_write(write).await?;
         Ok(())
     }
 
@@ -187,12 +184,12 @@ impl IdentityStore {
         password_hash: &str,
         now: Timestamp,
     ) -> platform::Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(password_hash)
-            .bind(to_millis(now))
-            .bind(id)
-            .execute(self.db.pool())
-            .await?;
+        let write =
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(password_hash)
+                .bind(to_millis(now))
+                .bind(id);
+        self.db.execute_write(write).await?;
         Ok(())
     }
 }

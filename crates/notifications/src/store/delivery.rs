@@ -139,10 +139,8 @@ impl NotificationStore {
              WHERE notifications.id = v.column1 AND notifications.lease_until = v.column2",
             rows.join(", ")
         );
-        let updated = sqlx::query_with(AssertSqlSafe(sql), args)
-            .execute(self.db.pool())
-            .await?
-            .rows_affected();
+        let update = sqlx::query_with(AssertSqlSafe(sql), args);
+        let updated = self.db.execute_write(update).await?.rows_affected();
         Ok(updated as usize)
     }
 }

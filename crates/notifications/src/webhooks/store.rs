@@ -178,7 +178,7 @@ impl WebhookStore {
             Attempt::Retry { at, error } => ("PENDING", at, Some(error), None),
             Attempt::GiveUp { error } => ("FAILED", now, Some(error), None),
         };
-        sqlx::query(
+        let write = sqlx::query(
             "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, \
              next_attempt_at = $2, lease_until = NULL, last_status = $3, last_error = $4, \
              delivered_at = $5 WHERE id = $6",
@@ -188,9 +188,8 @@ impl WebhookStore {
         .bind(status.map(i64::from))
         .bind(error)
         .bind(delivered)
-        .bind(id)
-        .execute(self.db.pool())
-        .await?;
+        .bind(id);
+        self.db.execute_write(write).await?;
         Ok(())
     }
 }

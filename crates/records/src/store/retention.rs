@@ -43,10 +43,8 @@ impl RecordStore {
     }
 
     pub async fn delete_record(&self, id: i64) -> platform::Result<()> {
-        sqlx::query("DELETE FROM medical_records WHERE id = $1")
-            .bind(id)
-            .execute(self.db.pool())
-            .await?;
+        let write = sqlx::query("DELETE FROM medical_records WHERE id = $1").bind(id);
+        self.db.execute_write(write).await?;
         Ok(())
     }
 

@@ -33,7 +33,7 @@ impl RecordStore {
         old_nonce: &[u8],
         (key_id, nonce, sealed): (&str, &[u8], &[u8]),
     ) -> platform::Result<bool> {
-        let done = sqlx::query(
+        let write = sqlx::query(
             "UPDATE medical_records SET key_id = $1, nonce = $2, sealed = $3 \
              WHERE id = $4 AND nonce = $5",
         )
@@ -41,9 +41,8 @@ impl RecordStore {
         .bind(nonce)
         .bind(sealed)
         .bind(id)
-        .bind(old_nonce)
-        .execute(self.db.pool())
-        .await?;
+        .bind(old_nonce);
+        let done = self.db.execute_write(write).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -54,7 +53,7 @@ impl RecordStore {
         old_object: &str,
         (key_id, nonce_prefix, object): (&str, &[u8], &str),
     ) -> platform::Result<bool> {
-        let done = sqlx::query(
+        let write = sqlx::query(
             "UPDATE medical_records SET file_key_id = $1, file_nonce = $2, file_object = $3 \
              WHERE id = $4 AND file_object = $5",
         )
@@ -62,9 +61,8 @@ impl RecordStore {
         .bind(nonce_prefix)
         .bind(object)
         .bind(id)
-        .bind(old_object)
-        .execute(self.db.pool())
-        .await?;
+        .bind(old_object);
+        let done = self.db.execute_write(write).await?;
         Ok(done.rows_affected() == 1)
     }
 }
