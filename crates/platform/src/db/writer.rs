@@ -225,7 +225,8 @@ impl DerefMut for Tx {
 mod tests {
     use super::super::Db;
 
-    async fn database(dir: &tempfile::TempDir) -> Db {
+    async fn database() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
         let db = Db::connect(&format!("sqlite://{}", dir.path().join("w.db").display()))
             .await
             .expect("a database");
@@ -237,7 +238,15 @@ mod tests {
         .execute(db.pool())
         .await
         .expect("the tables");
-        db
+        (dir, db)
+    }
+
+    /// A database and a transaction on it that inserted parent 1 and has not committed.
+    async fn an_open_transaction() -> (tempfile::TempDir, Db, super::Tx) {
+        let (dir, db) = database().await;
+        let mut tx = db.begin().await.expect("a transaction");
+        insert_parent(&mut tx, 1).await;
+        (dir, db, tx)
     }
 
     async fn count(db: &Db, table: &str) -> i64 {
@@ -259,10 +268,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_dropped_uncommitted_is_rolled_back_before_the_next_one() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let db = database(&dir).await;
-        let mut tx = db.begin().await.expect("a transaction");
-        insert_parent(&mut tx, 1).await;
+        let (_dir, db, tx) = an_open_transaction().await;
         drop(tx);
         let mut tx = db.begin().await.expect("the next transaction");
         insert_parent(&mut tx, 2).await;
@@ -273,10 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_dropped_outside_the_runtime_is_rolled_back_by_the_next_write() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let db = database(&dir).await;
-        let mut tx = db.begin().await.expect("a transaction");
-        insert_parent(&mut tx, 1).await;
+        let (_dir, db, tx) = an_open_transaction().await;
         std::thread::spawn(move || drop(tx))
             .join()
             .expect("dropped on a thread without a runtime");
@@ -288,8 +291,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_commit_that_fails_leaves_nothing_and_the_writer_usable() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let db = database(&dir).await;
+        let (_dir, db) = database().await;
         let mut tx = db.begin().await.expect("a transaction");
         sqlx::query("INSERT INTO child (parent_id) VALUES (7)")
             .execute(&mut *tx)
