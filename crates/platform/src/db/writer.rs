@@ -31,11 +31,13 @@ impl std::fmt::Debug for Writer {
     }
 }
 
-/// The connection (`None` after it failed, until the next write reconnects) and whether a
-/// transaction on it is still open: one dropped where it could not be rolled back.
+/// The connection (`None` after it failed, until the next write reconnects), whether a
+/// transaction on it is still open (one dropped where it could not be rolled back), and
+/// whether the database was closed, after which every write fails as on a closed pool.
 struct Slot {
     conn: Option<AnyConnection>,
     open: bool,
+    closed: bool,
 }
 
 impl Writer {
@@ -45,6 +47,7 @@ impl Writer {
             conn: Arc::new(Mutex::new(Slot {
                 conn: Some(conn),
                 open: false,
+                closed: false,
             })),
             options,
         })
@@ -73,10 +76,11 @@ impl Writer {
     }
 
     pub(super) async fn close(&self) {
-        if let Ok(mut turn) = self.turn().await
-            && let Some(conn) = turn.conn.take()
-        {
-            let _ = conn.close().await;
+        if let Ok(mut turn) = self.turn().await {
+            turn.closed = true;
+            if let Some(conn) = turn.conn.take() {
+                let _ = conn.close().await;
+            }
         }
     }
 
@@ -85,6 +89,9 @@ impl Writer {
         let mut turn = tokio::time::timeout(TURN_TIMEOUT, self.conn.clone().lock_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        if turn.closed {
+            return Err(sqlx::Error::PoolClosed);
+        }
         if turn.open {
             rollback(&mut turn).await;
         }
@@ -305,5 +312,16 @@ mod tests {
         tx.commit().await.expect("a commit");
         assert_eq!(count(&db, "parent").await, 1);
         db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_closed_database_takes_no_more_writes() {
+        let (_dir, db) = database().await;
+        db.close().await;
+        let failed = db.begin().await.err();
+        assert!(
+            matches!(failed, Some(sqlx::Error::PoolClosed)),
+            "{failed:?}"
+        );
     }
 }
