@@ -270,7 +270,11 @@ fn pool_options(max_connections: u32) -> AnyPoolOptions {
 }
 
 fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
-    pool_options(max_connections).after_connect(|conn, _| Box::pin(prepare_sqlite(conn)))
+    // A connection to a file does not go away while idle: no round trip to SQLite's thread to
+    // check it before each use (the pool still checks it when it gets it back).
+    pool_options(max_connections)
+        .test_before_acquire(false)
+        .after_connect(|conn, _| Box::pin(prepare_sqlite(conn)))
 }
 
 /// Every SQLite connection's settings. WAL lets readers run beside the single writer; the busy
