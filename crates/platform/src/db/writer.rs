@@ -273,13 +273,17 @@ mod tests {
             .expect("an insert");
     }
 
+    async fn the_next_transaction_commits(db: &Db, parent: i64) {
+        let mut tx = db.begin().await.expect("the next transaction");
+        insert_parent(&mut tx, parent).await;
+        tx.commit().await.expect("a commit");
+    }
+
     #[tokio::test]
     async fn a_transaction_dropped_uncommitted_is_rolled_back_before_the_next_one() {
         let (_dir, db, tx) = an_open_transaction().await;
         drop(tx);
-        let mut tx = db.begin().await.expect("the next transaction");
-        insert_parent(&mut tx, 2).await;
-        tx.commit().await.expect("a commit");
+        the_next_transaction_commits(&db, 2).await;
         assert_eq!(count(&db, "parent").await, 1);
         db.close().await;
     }
@@ -307,9 +311,7 @@ mod tests {
         let failed = tx.commit().await.expect_err("no parent 7");
         assert!(failed.as_database_error().is_some(), "{failed}");
         assert_eq!(count(&db, "child").await, 0);
-        let mut tx = db.begin().await.expect("the next transaction");
-        insert_parent(&mut tx, 7).await;
-        tx.commit().await.expect("a commit");
+        the_next_transaction_commits(&db, 7).await;
         assert_eq!(count(&db, "parent").await, 1);
         db.close().await;
     }

@@ -41,9 +41,9 @@ pub(super) const RELAY_LOCK: i64 = 0x6361_7265_626f_6f6b;
 /// marked in turn with the service's writes (`Db::execute_write`).
 pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
     let rows = unpublished(db.pool()).await?;
-    publish(bus, &rows).await?;
-    if let Some(mark) = mark_published(&rows)? {
-        db.execute_write(mark).await?;
+    if !rows.is_empty() {
+        publish(bus, &rows).await?;
+        db.execute_write(mark_published(&rows)?).await?;
     }
     Ok(rows.len())
 }
@@ -52,9 +52,9 @@ pub async fn relay_once(db: &Db, bus: &EventBus) -> anyhow::Result<usize> {
 /// for the pool behind the service's requests.
 async fn relay_on(conn: &mut AnyConnection, bus: &EventBus) -> anyhow::Result<usize> {
     let rows = unpublished(&mut *conn).await?;
-    publish(bus, &rows).await?;
-    if let Some(mark) = mark_published(&rows)? {
-        mark.execute(conn).await?;
+    if !rows.is_empty() {
+        publish(bus, &rows).await?;
+        mark_published(&rows)?.execute(conn).await?;
     }
     Ok(rows.len())
 }
@@ -70,9 +70,6 @@ async fn unpublished<'c>(
 }
 
 async fn publish(bus: &EventBus, rows: &[(i64, String)]) -> anyhow::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
     let events = rows
         .iter()
         .map(|(_, payload)| serde_json::from_str(payload))
@@ -82,13 +79,8 @@ async fn publish(bus: &EventBus, rows: &[(i64, String)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The statement marking exactly the rows that were published; none for no rows.
-fn mark_published(
-    rows: &[(i64, String)],
-) -> anyhow::Result<Option<Query<'static, Any, AnyArguments>>> {
-    if rows.is_empty() {
-        return Ok(None);
-    }
+/// The statement marking exactly the rows that were published.
+fn mark_published(rows: &[(i64, String)]) -> anyhow::Result<Query<'static, Any, AnyArguments>> {
     let mut args = AnyArguments::default();
     args.add(to_millis(jiff::Timestamp::now()))
         .map_err(anyhow::Error::from_boxed)?;
@@ -100,7 +92,7 @@ fn mark_published(
         "UPDATE outbox SET published_at = $1 WHERE id IN ({})",
         placeholders.join(", ")
     );
-    Ok(Some(sqlx::query_with(AssertSqlSafe(sql), args)))
+    Ok(sqlx::query_with(AssertSqlSafe(sql), args))
 }
 
 /// Relays until `shutdown`, reconnecting and backing off by itself; an idle relay waits for
