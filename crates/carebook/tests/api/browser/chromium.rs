@@ -2,6 +2,8 @@
 //! started for each test. Every page a test looks at with [`Window::check`] is audited with
 //! axe-core and measured at a phone's and a desktop's width.
 
+use std::fs::File;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -33,12 +35,28 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// Starts `chromedriver` on a port of its choosing. Now and then it exits before it
+    /// listens; it is then started again, and only a third such exit fails the test, with
+    /// what it wrote.
     pub async fn start() -> Self {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match Self::launch().await {
+                Ok(driver) => return driver,
+                Err(exit) if attempts < 3 => eprintln!("{exit}; starting it again"),
+                Err(exit) => panic!("{exit}"),
+            }
+        }
+    }
+
+    async fn launch() -> Result<Self, String> {
+        let stderr = tempfile::tempfile().unwrap();
         let mut child = Command::new(CHROMEDRIVER)
             .arg("--port=0")
             .process_group(0)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr.try_clone().unwrap())
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| {
@@ -46,22 +64,24 @@ impl Driver {
             });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let port = loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("chromedriver stopped before it listened");
+            let Some(line) = lines.next_line().await.unwrap() else {
+                let status = child.wait().await.unwrap();
+                return Err(format!(
+                    "{CHROMEDRIVER} stopped before it listened ({status}): {}",
+                    read_all(stderr)
+                ));
+            };
             if let Some(rest) = line.split("started successfully on port ").nth(1) {
                 break rest.trim_end_matches('.').to_owned();
             }
         };
         // chromedriver keeps writing to its log; nothing may block it on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
+        Ok(Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
             downloads: tempfile::tempdir().unwrap(),
-        }
+        })
     }
 
     /// A new browser, with cookies of its own, at `base`. Screenshots of checked pages go to
@@ -101,6 +121,13 @@ impl Driver {
     pub fn downloads(&self) -> &Path {
         self.downloads.path()
     }
+}
+
+fn read_all(mut file: File) -> String {
+    let mut text = String::new();
+    file.rewind().unwrap();
+    file.read_to_string(&mut text).unwrap();
+    text
 }
 
 impl Drop for Driver {

@@ -53,10 +53,12 @@ async fn a_visit_in_the_browser(app: &TestApp) {
     patient.wait_for_path("/doctors").await;
     patient.wait_for_text("Dr. Test 41").await;
     patient.check("doctors").await;
+    let week = format!("/doctors/{}", doctor.doctor_id.unwrap());
     patient.click_link("See free times").await;
-    patient.wait_for_path("/doctors/").await;
+    patient.wait_for_path(&week).await;
     patient.click_link("Next week →").await;
-    patient.wait_for_path("/doctors/").await;
+    // Until htmx has swapped the next week in, the page is still this week's.
+    patient.wait_for_path(&format!("{week}?week=")).await;
     patient.find("a.slot").await;
     patient.check("week").await;
     patient.click("a.slot").await;
@@ -122,7 +124,9 @@ async fn a_visit_in_the_browser(app: &TestApp) {
     patient
         .click("form[action^='/invoices/'] button[type=submit]")
         .await;
-    patient.wait_for_text("Paid").await;
+    // Every invoices page has its "Paid and cancelled" part; the payment's answer is the redirect.
+    patient.wait_for_path("/invoices?paid=").await;
+    patient.wait_for_text("Paid on").await;
     let invoices = app
         .get(&format!("/api/billing/invoices?patientId={patient_id}"))
         .await
