@@ -11,7 +11,7 @@
 //! - appointments: `AppointmentStore::insert_if_free`: one write transaction (`BEGIN
 //!   IMMEDIATE` on SQLite; on PostgreSQL the per-patient advisory lock in the same round trip
 //!   as `BEGIN`), the count of the patient's active appointments, the insert, its outbox event
-//!   and its audit row.
+//!   and its audit row, run through `Db::write` as the store runs it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -87,7 +87,9 @@ async fn book_directly(
     let (patient, doctor) = tokio::join!(patient, doctor);
     patient?;
     doctor?;
-    insert(&dbs.appointments, &booking, &request_id).await
+    let db = dbs.appointments.clone();
+    let insert = async move { insert(&db, &booking, &request_id).await };
+    dbs.appointments.write(insert).await
 }
 
 async fn patient_exists(db: &Db, id: i64) -> anyhow::Result<()> {

@@ -59,8 +59,8 @@ pub async fn book(
         overridden,
         max_active: state.clinic.max_active_per_patient,
         key: idempotency_key.map(|key| NewKey {
-            key,
-            request_hash: &request_hash,
+            key: key.to_owned(),
+            request_hash: request_hash.clone(),
         }),
     };
     match state.store.insert_if_free(row, ctx).await {
@@ -117,10 +117,10 @@ pub async fn change(
         .description
         .unwrap_or_else(|| current.description.clone());
     let to = Move {
-        may,
+        may: may.clone(),
         start,
         end,
-        description: &description,
+        description,
         status,
         overridden,
     };

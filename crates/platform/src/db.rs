@@ -4,6 +4,7 @@
 //! BIGINT 0/1, ids as BIGINT, JSON as TEXT. Where a backend needs its own DDL (the overlap
 //! constraint of appointments) each service keeps one migration folder per backend.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
@@ -192,6 +193,20 @@ impl Db {
         match &self.writer {
             Some(writer) => writer.execute(query).await,
             None => query.execute(&self.pool).await,
+        }
+    }
+
+    /// Runs `work`, a whole write transaction from [`Db::begin`] to its commit, where its
+    /// statements are answered soonest: for a SQLite file on the writer's own thread, which
+    /// runs nothing else; otherwise right here. Once started it runs to its end, even if the
+    /// caller goes away.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> T {
+        match &self.writer {
+            Some(writer) => writer.run(work).await,
+            None => work.await,
         }
     }
 

@@ -15,10 +15,10 @@ use super::AppointmentStore;
 use crate::policy::MayBook;
 
 /// A key to store with a new booking.
-#[derive(Debug, Clone, Copy)]
-pub struct NewKey<'a> {
-    pub key: &'a str,
-    pub request_hash: &'a str,
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub key: String,
+    pub request_hash: String,
 }
 
 /// The answer first given for a key.
@@ -28,7 +28,7 @@ pub struct StoredReply {
     pub appointment: Appointment,
 }
 
-impl NewKey<'_> {
+impl NewKey {
     pub(super) async fn insert(
         self,
         conn: &mut AnyConnection,
@@ -45,7 +45,7 @@ impl NewKey<'_> {
              (idempotency_key, request_hash, appointment_id, response, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(scoped(may, self.key))
+        .bind(scoped(may, &self.key))
         .bind(self.request_hash)
         .bind(appointment.id)
         .bind(serde_json::to_string(appointment).map_err(anyhow::Error::from)?)

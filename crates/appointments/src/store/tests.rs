@@ -58,7 +58,7 @@ fn ctx(role: Role, patient_id: Option<i64>) -> AuditContext {
 }
 
 /// A booking by `ctx`'s caller for `patient` with `doctor`, `days` from now at the hour.
-fn booking(ctx: &AuditContext, patient: i64, doctor: i64, days: i32) -> Booking<'static> {
+fn booking(ctx: &AuditContext, patient: i64, doctor: i64, days: i32) -> Booking {
     let start = Timestamp::now()
         .checked_add(DAY * days)
         .unwrap()
@@ -206,8 +206,8 @@ async fn an_expired_idempotency_key_replays_nothing_and_is_swept(db: &Db) {
     let mut first = booking(&patient, 1, 2, 3);
     let may = first.may;
     first.key = Some(NewKey {
-        key: "retry-me",
-        request_hash: "h",
+        key: "retry-me".to_owned(),
+        request_hash: "h".to_owned(),
     });
     store.insert_if_free(first, &patient).await.unwrap();
     assert!(store.stored_reply(may, "retry-me").await.unwrap().is_some());
@@ -234,8 +234,8 @@ async fn an_expired_idempotency_key_replays_nothing_and_is_swept(db: &Db) {
 
     let mut retry = booking(&patient, 1, 2, 4);
     retry.key = Some(NewKey {
-        key: "retry-me",
-        request_hash: "h",
+        key: "retry-me".to_owned(),
+        request_hash: "h".to_owned(),
     });
     store.insert_if_free(retry, &patient).await.unwrap();
     assert_eq!(count(db, "appointments").await, 2, "a new booking ran");

@@ -18,7 +18,7 @@ const PATIENT_OVERLAP: &str = "appointments_patient_no_overlap";
 
 /// A booking the policy and the doctor's schedule admitted, about to be written.
 #[derive(Debug, Clone)]
-pub struct Booking<'a> {
+pub struct Booking {
     pub may: MayBook,
     pub doctor_id: i64,
     pub start: Timestamp,
@@ -30,16 +30,16 @@ pub struct Booking<'a> {
     pub overridden: Vec<Rule>,
     /// `CAREBOOK_MAX_ACTIVE_PER_PATIENT`.
     pub max_active: u32,
-    pub key: Option<NewKey<'a>>,
+    pub key: Option<NewKey>,
 }
 
 /// A new time, length or description for an appointment the caller may change.
 #[derive(Debug, Clone)]
-pub struct Move<'a> {
-    pub may: &'a MayChange,
+pub struct Move {
+    pub may: MayChange,
     pub start: Timestamp,
     pub end: Timestamp,
-    pub description: &'a str,
+    pub description: String,
     pub status: AppointmentStatus,
     pub overridden: Vec<Rule>,
 }
@@ -50,7 +50,17 @@ impl AppointmentStore {
     /// patient (409). Its event, audit rows and idempotency key commit in the same transaction.
     pub async fn insert_if_free(
         &self,
-        booking: Booking<'_>,
+        booking: Booking,
+        ctx: &AuditContext,
+    ) -> platform::Result<Appointment> {
+        let (store, ctx) = (self.clone(), ctx.clone());
+        let insert = async move { store.insert_now(booking, &ctx).await };
+        self.db.write(insert).await
+    }
+
+    async fn insert_now(
+        &self,
+        booking: Booking,
         ctx: &AuditContext,
     ) -> platform::Result<Appointment> {
         let patient_id = booking.may.patient_id();
@@ -113,6 +123,23 @@ impl AppointmentStore {
         late_cancellation: Option<bool>,
         ctx: &AuditContext,
     ) -> platform::Result<Appointment> {
+        let (store, may, ctx) = (self.clone(), may.clone(), ctx.clone());
+        let reason = reason.map(str::to_owned);
+        let apply = async move {
+            store
+                .apply_now(&may, reason.as_deref(), late_cancellation, &ctx)
+                .await
+        };
+        self.db.write(apply).await
+    }
+
+    async fn apply_now(
+        &self,
+        may: &MayApply,
+        reason: Option<&str>,
+        late_cancellation: Option<bool>,
+        ctx: &AuditContext,
+    ) -> platform::Result<Appointment> {
         let transition = may.transition();
         let id = may.appointment().id;
         let mut tx = self.db.begin().await?;
@@ -141,7 +168,17 @@ impl AppointmentStore {
     /// time overlaps another active appointment (409).
     pub async fn reschedule(
         &self,
-        change: Move<'_>,
+        change: Move,
+        ctx: &AuditContext,
+    ) -> platform::Result<Appointment> {
+        let (store, ctx) = (self.clone(), ctx.clone());
+        let reschedule = async move { store.reschedule_now(change, &ctx).await };
+        self.db.write(reschedule).await
+    }
+
+    async fn reschedule_now(
+        &self,
+        change: Move,
         ctx: &AuditContext,
     ) -> platform::Result<Appointment> {
         let current = change.may.appointment();
@@ -155,7 +192,7 @@ impl AppointmentStore {
         let row: Option<AppointmentRow> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(to_millis(change.start))
             .bind(to_millis(change.end))
-            .bind(change.description)
+            .bind(&change.description)
             // Strictly increasing: `updated_at` versions the appointment's events.
             .bind(to_millis(Timestamp::now()).max(to_millis(current.updated_at) + 1))
             .bind(change.status.as_str())

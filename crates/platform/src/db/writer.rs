@@ -5,8 +5,11 @@
 //! served. It is held behind a fair lock rather than in a pool of one: a pool checks each
 //! connection it gets back with a round trip to SQLite's thread, on a task of its own, and the
 //! next writer waits for both, on a runtime busy with requests. Here the next writer starts as
-//! soon as the last one committed.
+//! soon as the last one committed. The transactions under load (a booking's) also run on a
+//! thread of the writer's own ([`Writer::run`]), so that between their statements they do not
+//! wait for the runtime's busy threads while every other writer waits for them.
 
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,15 +17,49 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyQueryResult};
 use sqlx::{Any, AnyConnection, ConnectOptions, Connection, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use tracing::Instrument;
 
 /// How long a write waits for its turn before it fails, as a pool's acquire would.
 const TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The writer connection of a SQLite database file.
+/// The writer connection of a SQLite database file, and the thread its transactions may run
+/// on ([`Writer::run`]).
 #[derive(Clone)]
 pub(super) struct Writer {
     conn: Arc<Mutex<Slot>>,
     options: AnyConnectOptions,
+    thread: Arc<Thread>,
+}
+
+/// A thread with a runtime of its own that runs nothing but write transactions. A transaction
+/// makes a round trip to SQLite's thread for each statement, and after each one its task must
+/// get a thread of the runtime again; on the service's runtime those are busy with requests,
+/// and every other writer waits meanwhile. Here one is free. It stops when the last handle to
+/// the writer is dropped.
+struct Thread {
+    runtime: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Thread {
+    fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                })
+            })?;
+        Ok(Self {
+            runtime: handle,
+            _stop: stop,
+        })
+    }
 }
 
 impl std::fmt::Debug for Writer {
@@ -50,7 +87,21 @@ impl Writer {
                 closed: false,
             })),
             options,
+            thread: Arc::new(Thread::start().map_err(sqlx::Error::Io)?),
         })
+    }
+
+    /// Runs `work` on the writer's thread and waits for it. It runs to its end even if the
+    /// caller goes away first: a transaction is not cut off between its statements.
+    pub(super) async fn run<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> T {
+        match self.thread.runtime.spawn(work.in_current_span()).await {
+            Ok(done) => done,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => unreachable!("the writer's thread runs while a writer is held: {err}"),
+        }
     }
 
     /// `BEGIN IMMEDIATE` on the writer, once it is this caller's turn.
@@ -313,6 +364,45 @@ mod tests {
         assert_eq!(count(&db, "child").await, 0);
         the_next_transaction_commits(&db, 7).await;
         assert_eq!(count(&db, "parent").await, 1);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_write_runs_on_the_writers_thread_to_its_end_when_its_caller_goes_away() {
+        let (_dir, db) = database().await;
+        let (go, wait) = tokio::sync::oneshot::channel::<()>();
+        let (finished, done) = tokio::sync::oneshot::channel();
+        let work = {
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin().await.expect("a transaction");
+                insert_parent(&mut tx, 1).await;
+                wait.await.expect("the test's go");
+                tx.commit().await.expect("a commit");
+                let thread = std::thread::current().name().map(str::to_owned);
+                finished.send(thread).expect("the test waits");
+            }
+        };
+        tokio::select! {
+            biased;
+            () = db.write(work) => panic!("the work waits for the test's go"),
+            () = tokio::task::yield_now() => {}
+        }
+        go.send(()).expect("the work waits");
+        let thread = done.await.expect("the work ran to its end");
+        assert_eq!(thread.as_deref(), Some("sqlite-writer"));
+        assert_eq!(count(&db, "parent").await, 1);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_write_reaches_its_caller() {
+        let (_dir, db) = database().await;
+        let writes = db.clone();
+        let caller = async move { writes.write(async { panic!("the work's own panic") }).await };
+        let failed = tokio::spawn(caller).await.expect_err("the caller panics");
+        assert!(failed.is_panic());
+        the_next_transaction_commits(&db, 1).await;
         db.close().await;
     }
 
