@@ -53,9 +53,10 @@ impl AppointmentStore {
         booking: Booking,
         ctx: &AuditContext,
     ) -> platform::Result<Appointment> {
-        let (store, ctx) = (self.clone(), ctx.clone());
-        let insert = async move { store.insert_now(booking, &ctx).await };
-        self.db.write(insert).await
+        self.on_writer(ctx, |store, ctx| async move {
+            store.insert_now(booking, &ctx).await
+        })
+        .await
     }
 
     async fn insert_now(
@@ -123,14 +124,13 @@ impl AppointmentStore {
         late_cancellation: Option<bool>,
         ctx: &AuditContext,
     ) -> platform::Result<Appointment> {
-        let (store, may, ctx) = (self.clone(), may.clone(), ctx.clone());
-        let reason = reason.map(str::to_owned);
-        let apply = async move {
+        let (may, reason) = (may.clone(), reason.map(str::to_owned));
+        self.on_writer(ctx, |store, ctx| async move {
             store
                 .apply_now(&may, reason.as_deref(), late_cancellation, &ctx)
                 .await
-        };
-        self.db.write(apply).await
+        })
+        .await
     }
 
     async fn apply_now(
@@ -171,9 +171,10 @@ impl AppointmentStore {
         change: Move,
         ctx: &AuditContext,
     ) -> platform::Result<Appointment> {
-        let (store, ctx) = (self.clone(), ctx.clone());
-        let reschedule = async move { store.reschedule_now(change, &ctx).await };
-        self.db.write(reschedule).await
+        self.on_writer(ctx, |store, ctx| async move {
+            store.reschedule_now(change, &ctx).await
+        })
+        .await
     }
 
     async fn reschedule_now(
@@ -232,6 +233,20 @@ impl AppointmentStore {
     }
 
     /// The change's audit row, and one per booking rule an ADMIN overrode, naming the rule.
+    /// Runs a write transaction where SQLite answers it soonest ([`platform::db::Db::write`]),
+    /// with the store and the audit context it needs there.
+    async fn on_writer<T, W>(
+        &self,
+        ctx: &AuditContext,
+        write: impl FnOnce(Self, AuditContext) -> W,
+    ) -> platform::Result<T>
+    where
+        W: Future<Output = platform::Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db.write(write(self.clone(), ctx.clone())).await
+    }
+
     async fn audit_change(
         &self,
         conn: &mut AnyConnection,
