@@ -232,7 +232,6 @@ impl AppointmentStore {
         Ok(appointment)
     }
 
-    /// The change's audit row, and one per booking rule an ADMIN overrode, naming the rule.
     /// Runs a write transaction where SQLite answers it soonest ([`platform::db::Db::write`]),
     /// with the store and the audit context it needs there.
     async fn on_writer<T, W>(
@@ -247,6 +246,7 @@ impl AppointmentStore {
         self.db.write(write(self.clone(), ctx.clone())).await
     }
 
+    /// The change's audit row, and one per booking rule an ADMIN overrode, naming the rule.
     async fn audit_change(
         &self,
         conn: &mut AnyConnection,
