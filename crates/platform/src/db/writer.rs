@@ -42,21 +42,35 @@ struct Thread {
 }
 
 impl Thread {
-    fn start() -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let handle = runtime.handle().clone();
+    /// The runtime is built on the thread itself, so that it is also dropped there, never on
+    /// the caller's runtime, where dropping a runtime panics.
+    async fn start() -> std::io::Result<Self> {
+        let (ready, started) = tokio::sync::oneshot::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                runtime.block_on(async {
-                    let _ = stopped.await;
-                })
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                let runtime = match runtime {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = ready.send(Err(err));
+                        return;
+                    }
+                };
+                if ready.send(Ok(runtime.handle().clone())).is_ok() {
+                    runtime.block_on(async {
+                        let _ = stopped.await;
+                    });
+                }
             })?;
+        let runtime = started.await.map_err(|_| {
+            std::io::Error::other("the writer's thread stopped before it started")
+        })??;
         Ok(Self {
-            runtime: handle,
+            runtime,
             _stop: stop,
         })
     }
@@ -87,7 +101,7 @@ impl Writer {
                 closed: false,
             })),
             options,
-            thread: Arc::new(Thread::start().map_err(sqlx::Error::Io)?),
+            thread: Arc::new(Thread::start().await.map_err(sqlx::Error::Io)?),
         })
     }
 
