@@ -123,11 +123,12 @@ impl Driver {
     }
 }
 
+/// What a process wrote to `file`, however it is encoded.
 fn read_all(mut file: File) -> String {
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     file.rewind().unwrap();
-    file.read_to_string(&mut text).unwrap();
-    text
+    file.read_to_end(&mut bytes).unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 impl Drop for Driver {
