@@ -1,8 +1,9 @@
 //! The raw transaction ceiling: what the appointment database commits per second when each
 //! transaction is only a booking's rows (the insert into the overlap-constrained
 //! `appointments`, its outbox event and its audit row, one commit) with as many in flight as
-//! the HTTP run, through sqlx from this program. No lookups, no per-patient lock, no count: the
-//! pgbench-like figure a booking's write could at best reach on this database and machine.
+//! the HTTP run, through sqlx from this program, on the writer's own thread (`Db::write`) as
+//! the store runs its bookings. No lookups, no per-patient lock, no count: the pgbench-like
+//! figure a booking's write could at best reach on this database and machine.
 
 use std::sync::Arc;
 
@@ -21,10 +22,14 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Stats> {
             let (db, booking) = (db.clone(), allocator.next());
             Box::pin(async move {
                 let request_id = uuid::Uuid::new_v4().to_string();
-                let mut tx = db.begin().await?;
-                book_ceiling::write_rows(&mut tx, &booking, &request_id).await?;
-                tx.commit().await?;
-                Ok(())
+                let writer = db.clone();
+                let write = async move {
+                    let mut tx = writer.begin().await?;
+                    book_ceiling::write_rows(&mut tx, &booking, &request_id).await?;
+                    tx.commit().await?;
+                    anyhow::Ok(())
+                };
+                db.write(write).await
             })
         }
     };

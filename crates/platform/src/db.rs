@@ -198,8 +198,8 @@ impl Db {
 
     /// Runs `work`, a whole write transaction from [`Db::begin`] to its commit, where its
     /// statements are answered soonest: for a SQLite file on the writer's own thread, which
-    /// runs nothing else; otherwise right here. Once started it runs to its end, even if the
-    /// caller goes away.
+    /// runs nothing else, and to its end once started, even if the caller goes away; otherwise
+    /// right here, as any future (dropped, its transaction rolls back).
     pub async fn write<T: Send + 'static>(
         &self,
         work: impl Future<Output = T> + Send + 'static,
