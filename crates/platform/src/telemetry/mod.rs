@@ -5,6 +5,7 @@ mod metrics;
 mod tests;
 pub mod traces;
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -63,7 +64,8 @@ pub fn init(format: LogFormat, export: SpanExport, service_name: &str) -> Teleme
     // The standard switch: no spans, no trace ids, nothing passed on (e.g. to measure the cost).
     let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
     let tracer = (!disabled).then(|| provider.tracer("carebook"));
-    let installed = subscriber(format, tracer, std::io::stdout).try_init();
+    let colours = std::io::stdout().is_terminal();
+    let installed = subscriber(format, tracer, std::io::stdout, colours).try_init();
     Telemetry(installed.is_ok().then_some(provider))
 }
 
@@ -75,15 +77,19 @@ pub fn init_for_tests(provider: SdkTracerProvider) -> Telemetry {
         LogFormat::Json,
         Some(tracer),
         tracing_subscriber::fmt::TestWriter::new,
+        false,
     );
     Telemetry(subscriber.try_init().is_ok().then_some(provider))
 }
 
 /// Log lines in `format` to `writer`, and the spans to `tracer` (none: no OpenTelemetry at all).
+/// Pretty lines are coloured only for a terminal (`colours`): a log file or a pipe gets plain
+/// text, without escape codes to strip or to format.
 fn subscriber<W>(
     format: LogFormat,
     tracer: Option<Tracer>,
     writer: W,
+    colours: bool,
 ) -> impl Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
@@ -111,6 +117,7 @@ where
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .compact()
+            .with_ansi(colours)
             .with_writer(writer)
             .boxed(),
     };

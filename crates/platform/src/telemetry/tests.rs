@@ -75,14 +75,31 @@ fn scoped_sampling(sampler: impl ShouldSample + 'static) -> Scoped {
         .build();
     let lines = Lines::default();
     let writer = lines.clone();
-    let subscriber = subscriber(LogFormat::Json, Some(provider.tracer("test")), move || {
-        writer.clone()
-    });
+    let subscriber = subscriber(
+        LogFormat::Json,
+        Some(provider.tracer("test")),
+        move || writer.clone(),
+        false,
+    );
     (
         tracing::subscriber::set_default(subscriber),
         lines,
         exporter,
     )
+}
+
+#[test]
+fn pretty_lines_for_a_file_have_no_colour_codes() {
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = subscriber(LogFormat::Pretty, None, move || writer.clone(), false);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::warn!(request_id = "r-1", "booked");
+    });
+    let text = String::from_utf8(lines.0.lock().expect("not poisoned").clone()).expect("utf-8");
+    assert!(text.contains("WARN") && text.contains("booked"), "{text:?}");
+    assert!(text.contains("request_id=\"r-1\""), "{text:?}");
+    assert!(!text.contains('\u{1b}'), "escape codes in {text:?}");
 }
 
 fn span_named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
