@@ -10,8 +10,8 @@
 //!   concurrently with the patient check as the appointment service does.
 //! - appointments: `AppointmentStore::insert_if_free`: one write transaction (`BEGIN
 //!   IMMEDIATE` on SQLite; on PostgreSQL the per-patient advisory lock in the same round trip
-//!   as `BEGIN`), the count of the patient's active appointments, the insert, its outbox event
-//!   and its audit row, run through `Db::write` as the store runs it.
+//!   as `BEGIN`), the insert (returning the count of the patient's other active appointments),
+//!   its outbox event and its audit row, run through `Db::write` as the store runs it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,8 @@ use contracts::appointments::AppointmentStatus;
 use contracts::events::types;
 use jiff::Timestamp;
 use platform::db::Db;
-use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, FromRow, Row};
 
 use super::Ctx;
 use crate::calendar::{Booking, SLOT_MS};
@@ -117,17 +118,19 @@ pub(super) async fn availability(db: &Db, id: i64, (from, to): (i64, i64)) -> an
 
 async fn insert(db: &Db, booking: &Booking, request_id: &str) -> anyhow::Result<()> {
     let mut tx = db.begin_serialised(booking.patient_id).await?;
-    let (_active,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM appointments \
-         WHERE patient_id = $1 AND status IN ('REQUESTED', 'APPROVED') AND start_at > $2",
-    )
-    .bind(booking.patient_id)
-    .bind(Timestamp::now().as_millisecond())
-    .fetch_one(&mut *tx)
-    .await?;
-    write_rows(&mut tx, booking, request_id).await?;
+    let row = insert_row(&mut tx, booking, Counting::Yes).await?;
+    let _active: i64 = row.try_get(13)?;
+    event_and_audit(&mut tx, booking, &row, request_id).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether the insert also returns the count of the patient's other active future
+/// appointments, as the store's does for the active limit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Counting {
+    Yes,
+    No,
 }
 
 /// The rows of one booking inside its transaction: the appointment, its `AppointmentRequested`
@@ -137,25 +140,55 @@ pub(super) async fn write_rows(
     booking: &Booking,
     request_id: &str,
 ) -> anyhow::Result<()> {
-    let now = Timestamp::now().as_millisecond();
-    let row: AppointmentColumns = sqlx::query_as(
+    let row = insert_row(conn, booking, Counting::No).await?;
+    event_and_audit(conn, booking, &row, request_id).await
+}
+
+/// The appointment's insert, returning its columns as `insert_if_free` decodes them.
+async fn insert_row(
+    conn: &mut AnyConnection,
+    booking: &Booking,
+    counting: Counting,
+) -> anyhow::Result<AnyRow> {
+    let active = match counting {
+        Counting::Yes => {
+            ", (SELECT COUNT(*) FROM appointments AS other \
+             WHERE other.patient_id = appointments.patient_id AND other.id <> appointments.id \
+             AND other.status IN ('REQUESTED', 'APPROVED') \
+             AND other.start_at > appointments.created_at) AS active_before"
+        }
+        Counting::No => "",
+    };
+    let sql = format!(
         "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, description, \
          service_type, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
          RETURNING id, patient_id, doctor_id, start_at, end_at, description, service_type, \
          status, cancellation_reason, rejection_reason, late_cancellation, created_at, \
-         updated_at",
-    )
-    .bind(booking.patient_id)
-    .bind(booking.doctor_id)
-    .bind(booking.start_ms)
-    .bind(booking.start_ms + SLOT_MS)
-    .bind("benchmark visit")
-    .bind(None::<String>)
-    .bind(AppointmentStatus::Requested.as_str())
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
+         updated_at{active}"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(booking.patient_id)
+        .bind(booking.doctor_id)
+        .bind(booking.start_ms)
+        .bind(booking.start_ms + SLOT_MS)
+        .bind("benchmark visit")
+        .bind(None::<String>)
+        .bind(AppointmentStatus::Requested.as_str())
+        .bind(Timestamp::now().as_millisecond())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row)
+}
+
+/// The booking's `AppointmentRequested` event and audit row.
+async fn event_and_audit(
+    conn: &mut AnyConnection,
+    booking: &Booking,
+    row: &AnyRow,
+    request_id: &str,
+) -> anyhow::Result<()> {
+    let row = AppointmentColumns::from_row(row)?;
     let id = row.0;
     // `AppointmentChanged::of` the new row, field for field.
     let changed = serde_json::json!({

@@ -16,6 +16,21 @@ use crate::policy::{MayApply, MayBook, MayChange};
 const DOCTOR_OVERLAP: &str = "appointments_doctor_no_overlap";
 const PATIENT_OVERLAP: &str = "appointments_patient_no_overlap";
 
+/// The patient's requested or approved appointments that have not started yet, besides the
+/// one just inserted, as a column of the insert's `RETURNING`: the active limit's count.
+const ACTIVE_BEFORE: &str = "(SELECT COUNT(*) FROM appointments AS other \
+     WHERE other.patient_id = appointments.patient_id AND other.id <> appointments.id \
+     AND other.status IN ('REQUESTED', 'APPROVED') AND other.start_at > appointments.created_at) \
+     AS active_before";
+
+/// A new appointment's row, and how many active future appointments its patient held before.
+#[derive(sqlx::FromRow)]
+struct Inserted {
+    #[sqlx(flatten)]
+    row: AppointmentRow,
+    active_before: i64,
+}
+
 /// A booking the policy and the doctor's schedule admitted, about to be written.
 #[derive(Debug, Clone)]
 pub struct Booking {
@@ -69,20 +84,14 @@ impl AppointmentStore {
         // Counting and inserting must not interleave with the patient's other bookings:
         // PostgreSQL serialises them per patient; SQLite has one writer (BEGIN IMMEDIATE).
         let mut tx = self.db.begin_serialised(patient_id).await?;
-        let active = count_active_future(&mut tx, patient_id, now).await?;
-        let mut overridden = booking.overridden.clone();
-        let limit = active_limit_breach(active, booking.max_active);
-        overridden.extend(enforce(
-            limit.into_iter().collect(),
-            booking.may.overrides_rules(),
-        )?);
-
+        // The insert returns the count of the patient's other active future appointments, so
+        // that the limit costs no statement of its own; over it, the insert is rolled back.
         let sql = format!(
             "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, description, \
              service_type, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}, {ACTIVE_BEFORE}"
         );
-        let row: AppointmentRow = sqlx::query_as(AssertSqlSafe(sql))
+        let Inserted { row, active_before } = sqlx::query_as(AssertSqlSafe(sql))
             .bind(patient_id)
             .bind(booking.doctor_id)
             .bind(to_millis(booking.start))
@@ -94,6 +103,15 @@ impl AppointmentStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(overlap_conflict)?;
+        let mut overridden = booking.overridden.clone();
+        let limit = active_limit_breach(active_before, booking.max_active);
+        match enforce(limit.into_iter().collect(), booking.may.overrides_rules()) {
+            Ok(rules) => overridden.extend(rules),
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Err(refusal);
+            }
+        }
         let appointment = Appointment::try_from(row)?;
         let event_type = match appointment.status {
             AppointmentStatus::Approved => types::APPOINTMENT_APPROVED,
@@ -311,23 +329,6 @@ pub(super) async fn set_status(
         query = query.bind(status.as_str());
     }
     query.fetch_optional(conn).await.map_err(overlap_conflict)
-}
-
-/// The patient's requested or approved appointments that have not started yet.
-async fn count_active_future(
-    conn: &mut AnyConnection,
-    patient_id: i64,
-    now: Timestamp,
-) -> platform::Result<i64> {
-    let (count,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM appointments \
-         WHERE patient_id = $1 AND status IN ('REQUESTED', 'APPROVED') AND start_at > $2",
-    )
-    .bind(patient_id)
-    .bind(to_millis(now))
-    .fetch_one(conn)
-    .await?;
-    Ok(count)
 }
 
 async fn record(
