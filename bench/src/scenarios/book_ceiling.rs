@@ -127,8 +127,8 @@ async fn insert(db: &Db, booking: &Booking, request_id: &str) -> anyhow::Result<
 
 /// Whether the insert also returns the count of the patient's other active future
 /// appointments, as the store's does for the active limit.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Counting {
+#[derive(Clone, Copy)]
+enum Counting {
     Yes,
     No,
 }
