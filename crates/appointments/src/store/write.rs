@@ -103,7 +103,7 @@ impl AppointmentStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(overlap_conflict)?;
-        let mut overridden = booking.overridden.clone();
+        let mut overridden = booking.overridden;
         let limit = active_limit_breach(active_before, booking.max_active);
         match enforce(limit.into_iter().collect(), booking.may.overrides_rules()) {
             Ok(rules) => overridden.extend(rules),
